@@ -1,0 +1,236 @@
+"""The warehouse: the ordered SQL steps, run into a new DuckDB file and published atomically.
+
+Layers (``pipelines/sql/README.md``): ``raw`` (ingest) → ``staging`` + ``quarantine`` → ``core``
+→ ``marts``. Every step is a SQL file named after the table it makes; the lists below are the one
+place where their order is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import duckdb
+
+from pipelines.kinds import KINDS, ImportKind
+from pipelines.settings import Settings
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+# staging: placements first (later kinds check their case against it), payments before the
+# kinds that name a payment (remittances).
+STAGING_STEPS: tuple[str, ...] = (
+    "placements",
+    "payments",
+    "case_updates",
+    "account_status",
+    "actions",
+    "decisions",
+    "promises",
+    "plans",
+    "disputes",
+    "complaints",
+    "debtor_events",
+    "contact_preferences",
+    "remittances",
+    "fees",
+    "labels",
+    "experiments",
+)
+
+CORE_STEPS: tuple[str, ...] = (
+    "creditors",
+    "debtors",
+    "contact_points",
+    "cases",
+    "invoices",
+    "payments",
+    "actions",
+    "decisions",
+    "promises",
+    "payment_plans",
+    "plan_instalments",
+    "disputes",
+    "complaints",
+    "debtor_events",
+    "contact_preferences",
+    "case_events",
+    "remittances",
+    "fees",
+    "account_status",
+    "labels",
+    "experiments",
+)
+
+MART_STEPS: tuple[str, ...] = (
+    "kpi_monthly",
+    "vintage_recovery",
+    "contact_pressure",
+)
+
+TABLE_MACROS: dict[str, tuple[str, ...]] = {
+    "case_snapshots": ("as_of",),
+}
+
+LINEAGE_COLUMNS = ("file_id", "source_row", "reader_error", "raw_line", "extra")
+
+
+def sql_text(layer: str, name: str) -> str:
+    """Return the text of ``sql/<layer>/<name>.sql``."""
+    return (SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def connect(path: Path | str, settings: Settings, read_only: bool = False):
+    """Open a DuckDB file with the settings' memory and thread limits, UTC, and no extension
+    downloads (a hidden network dependency fails fast)."""
+    config = {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+        "threads": str(settings.get("build.threads", 2)),
+        "memory_limit": str(settings.get("build.memory_limit", "4GB")),
+        "TimeZone": "UTC",
+    }
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    if not read_only and str(path) != ":memory:":
+        temp = Path(path).parent / ".tmp"
+        temp.mkdir(parents=True, exist_ok=True)
+        con.execute(f"set temp_directory = '{temp.as_posix()}'")
+    return con
+
+
+def raw_table_ddl(import_kind: ImportKind) -> str:
+    """``create table raw.<kind>``: every canonical column as text, plus lineage."""
+    columns = [
+        "file_id integer not null",
+        "source_row bigint not null",
+        *(f"{name} varchar" for name in import_kind.column_names),
+        "reader_error varchar",
+        "raw_line varchar",
+        "extra varchar",
+    ]
+    return f"create table if not exists raw.{import_kind.name} (\n  " + ",\n  ".join(columns) + "\n)"
+
+
+def create_raw_schema(con) -> None:
+    """Create the ``raw`` schema: files, value maps and one table per import kind."""
+    con.execute("create schema if not exists raw")
+    con.execute(
+        """
+        create table if not exists raw.files (
+          file_id integer primary key,
+          source varchar not null,
+          kind varchar not null,
+          source_file varchar not null,
+          file_sha256 varchar not null,
+          received_date date not null,
+          rows bigint not null,
+          delimiter varchar,
+          encoding varchar,
+          decimal_mark varchar,
+          thousands_sep varchar,
+          date_format varchar,
+          datetime_format varchar,
+          timezone varchar,
+          phone_region varchar,
+          currency varchar
+        )
+        """
+    )
+    con.execute(
+        """
+        create table if not exists raw.value_maps (
+          file_id integer, column_name varchar, from_value varchar, to_value varchar
+        )
+        """
+    )
+    for import_kind in KINDS.values():
+        con.execute(raw_table_ddl(import_kind))
+
+
+def prepare_functions(con, settings: Settings) -> None:
+    """Create the parsing macros and register the Python functions staging uses."""
+    from pipelines import normalise
+
+    normalise.register(con, settings)
+    con.execute((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
+
+
+def staged_and_quarantined(con, kind_name: str) -> tuple[int, int]:
+    """Run ``staging/<kind>.sql`` and split it into ``staging.<kind>`` and
+    ``quarantine.<kind>``; return (staged, quarantined) row counts."""
+    con.execute("create schema if not exists staging")
+    con.execute("create schema if not exists quarantine")
+    typed = f"staging._typed_{kind_name}"
+    con.execute(f"create or replace table {typed} as {sql_text('staging', kind_name)}")
+    con.execute(
+        f"create or replace table staging.{kind_name} as "
+        f"select * exclude (reject_reason) from {typed} where reject_reason is null"
+    )
+    con.execute(
+        f"""
+        create or replace table quarantine.{kind_name} as
+        select t.file_id, t.source_file, t.source_row, t.reject_reason as reason,
+               to_json(r) as raw_values
+        from {typed} t
+        join raw.{kind_name} r using (file_id, source_row)
+        where t.reject_reason is not null
+        """
+    )
+    con.execute(f"drop table {typed}")
+    staged = con.execute(f"select count(*) from staging.{kind_name}").fetchall()[0][0]
+    quarantined = con.execute(f"select count(*) from quarantine.{kind_name}").fetchall()[0][0]
+    return staged, quarantined
+
+
+def quarantine_view_sql() -> str:
+    """One view over every quarantine table, with the kind named."""
+    parts = [
+        f"select '{name}' as kind, file_id, source_file, source_row, reason, raw_values "
+        f"from quarantine.{name}"
+        for name in STAGING_STEPS
+    ]
+    return "create or replace view quarantine.rows as\n" + "\nunion all\n".join(parts)
+
+
+def materialised(con, layer: str, name: str) -> int:
+    """Create ``<layer>.<name>`` from its SQL file; return its row count."""
+    con.execute(f"create schema if not exists {layer}")
+    con.execute(f"create or replace table {layer}.{name} as {sql_text(layer, name)}")
+    return con.execute(f"select count(*) from {layer}.{name}").fetchall()[0][0]
+
+
+def table_macro(con, name: str, parameters: Iterable[str]) -> None:
+    """Create ``marts.<name>(parameters)`` as a table macro from ``marts/<name>.sql``."""
+    con.execute("create schema if not exists marts")
+    params = ", ".join(parameters)
+    con.execute(f"create or replace macro marts.{name}({params}) as table {sql_text('marts', name)}")
+
+
+def transformed(
+    con,
+    settings: Settings,
+    on_step: Callable[[str, str, dict[str, int]], None] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Run staging, core and marts on a connection whose ``raw`` schema is loaded.
+
+    Returns ``{"staging": {kind: staged}, "quarantine": {kind: quarantined}, "core": {table:
+    rows}, "marts": {table: rows}}``; ``on_step(layer, name, counts)`` is called after each step.
+    """
+    report: dict[str, dict[str, int]] = {"staging": {}, "quarantine": {}, "core": {}, "marts": {}}
+    notify = on_step or (lambda layer, name, counts: None)
+    prepare_functions(con, settings)
+    for kind_name in STAGING_STEPS:
+        staged, quarantined = staged_and_quarantined(con, kind_name)
+        report["staging"][kind_name] = staged
+        report["quarantine"][kind_name] = quarantined
+        notify("staging", kind_name, {"staged": staged, "quarantined": quarantined})
+    con.execute(quarantine_view_sql())
+    for name in CORE_STEPS:
+        report["core"][name] = materialised(con, "core", name)
+        notify("core", name, {"rows": report["core"][name]})
+    for name, params in TABLE_MACROS.items():
+        table_macro(con, name, params)
+    for name in MART_STEPS:
+        report["marts"][name] = materialised(con, "marts", name)
+        notify("marts", name, {"rows": report["marts"][name]})
+    return report
