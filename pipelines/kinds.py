@@ -104,7 +104,8 @@ KINDS: dict[str, ImportKind] = {
     for k in (
         ImportKind(
             "placements",
-            "Creditor file: one row per placed invoice, with the case, the debtor and contact points.",
+            "Creditor file: one row per placed invoice, with the case, the debtor and contact "
+            "points.",
             (
                 *_CASE,
                 _c("invoice_ref", "ref", True, "invoice number inside the case"),
@@ -114,7 +115,14 @@ KINDS: dict[str, ImportKind] = {
                     "enum",
                     False,
                     "sector",
-                    ("telecom", "energy", "consumer_credit", "b2b_wholesale", "b2b_services", "other"),
+                    (
+                        "telecom",
+                        "energy",
+                        "consumer_credit",
+                        "b2b_wholesale",
+                        "b2b_services",
+                        "other",
+                    ),
                 ),
                 _c("debtor_ref", "ref", True, "the creditor's customer reference"),
                 _c("debtor_key", "ref", False, "agency-wide debtor id (dedup key) or SIREN"),
@@ -234,6 +242,13 @@ KINDS: dict[str, ImportKind] = {
                         "refused",
                     ),
                 ),
+                _c(
+                    "observed_cause",
+                    "enum",
+                    False,
+                    "cause of non-payment stated by the debtor or found on this contact",
+                    ("cash_flow", "dispute", "administrative", "hardship", "unwilling"),
+                ),
                 _c("phone", "phone", False, "number dialled or texted"),
                 _c("letter_ref", "ref", False, "letter reference (letters)"),
                 _c("agent_ref", "ref", False, "agent or batch"),
@@ -274,12 +289,19 @@ KINDS: dict[str, ImportKind] = {
         ),
         ImportKind(
             "plans",
-            "Agency system: payment plan events (agreed with its terms, broken, completed, cancelled).",
+            "Agency system: payment plan events (agreed with its terms, broken, completed, "
+            "cancelled).",
             (
                 _c("plan_ref", "ref", True, "plan id"),
                 *_CASE,
                 _c("event_date", "date", True, "date of the event"),
-                _c("event", "enum", True, "plan event", ("agreed", "broken", "completed", "cancelled")),
+                _c(
+                    "event",
+                    "enum",
+                    True,
+                    "plan event",
+                    ("agreed", "broken", "completed", "cancelled"),
+                ),
                 _c("plan_amount", "money", False, "total of the plan (agreed rows)"),
                 _MONEY_CURRENCY,
                 _c("instalments", "int", False, "number of instalments (agreed rows)"),
@@ -402,7 +424,8 @@ KINDS: dict[str, ImportKind] = {
         ),
         ImportKind(
             "labels",
-            "Analysis input: outcomes known outside the ledger (case, observed date, label, value).",
+            "Analysis input: outcomes known outside the ledger (case, observed date, label, "
+            "value).",
             (
                 *_CASE,
                 _c("label", "ref", True, "outcome name, e.g. defaulted"),

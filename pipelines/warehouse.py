@@ -108,7 +108,9 @@ def raw_table_ddl(import_kind: ImportKind) -> str:
         "raw_line varchar",
         "extra varchar",
     ]
-    return f"create table if not exists raw.{import_kind.name} (\n  " + ",\n  ".join(columns) + "\n)"
+    return (
+        f"create table if not exists raw.{import_kind.name} (\n  " + ",\n  ".join(columns) + "\n)"
+    )
 
 
 def create_raw_schema(con) -> None:
@@ -203,7 +205,9 @@ def table_macro(con, name: str, parameters: Iterable[str]) -> None:
     """Create ``marts.<name>(parameters)`` as a table macro from ``marts/<name>.sql``."""
     con.execute("create schema if not exists marts")
     params = ", ".join(parameters)
-    con.execute(f"create or replace macro marts.{name}({params}) as table {sql_text('marts', name)}")
+    con.execute(
+        f"create or replace macro marts.{name}({params}) as table {sql_text('marts', name)}"
+    )
 
 
 def transformed(
@@ -234,3 +238,59 @@ def transformed(
         report["marts"][name] = materialised(con, "marts", name)
         notify("marts", name, {"rows": report["marts"][name]})
     return report
+
+
+# -- build and publish ------------------------------------------------------------------------
+
+
+class BuildError(RuntimeError):
+    """The build could not be published; the previous build stays current."""
+
+
+def lost_rows(con) -> list[tuple[str, int, int, int, int]]:
+    """Files whose raw rows differ from staged + quarantined rows:
+    ``(source_file, file_id, raw, staged, quarantined)``; empty when nothing is lost."""
+    staged = " union all ".join(
+        f"select file_id, 1 as s, 0 as q from staging.{k} "
+        f"union all select file_id, 0, 1 from quarantine.{k}"
+        for k in STAGING_STEPS
+    )
+    raw = " union all ".join(f"select file_id from raw.{k}" for k in STAGING_STEPS)
+    return con.execute(
+        f"""
+        with raw_counts as (select file_id, count(*) as raw_rows from ({raw}) group by file_id),
+        out_counts as (
+          select file_id, sum(s) as staged, sum(q) as quarantined from ({staged}) group by file_id
+        ),
+        final as (
+          select f.source_file, f.file_id, f.rows as declared, coalesce(r.raw_rows, 0) as raw_rows,
+                 coalesce(o.staged, 0) as staged, coalesce(o.quarantined, 0) as quarantined
+          from raw.files f
+          left join raw_counts r using (file_id)
+          left join out_counts o using (file_id)
+        )
+        select source_file, file_id, raw_rows, staged, quarantined from final
+        where raw_rows != staged + quarantined or raw_rows != declared
+        order by file_id
+        """
+    ).fetchall()
+
+
+def file_counts(con) -> dict[int, tuple[int, int]]:
+    """``{file_id: (staged, quarantined)}``."""
+    parts = " union all ".join(
+        f"select file_id, 1 as s, 0 as q from staging.{k} "
+        f"union all select file_id, 0, 1 from quarantine.{k}"
+        for k in STAGING_STEPS
+    )
+    rows = con.execute(
+        f"select file_id, sum(s)::bigint, sum(q)::bigint from ({parts}) group by file_id"
+    ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def quarantine_by_reason(con) -> dict[str, int]:
+    rows = con.execute(
+        "select reason, count(*) from quarantine.rows group by reason order by 2 desc, 1"
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}

@@ -1,0 +1,442 @@
+"""Source files → ``raw.*`` tables, with lineage and file-level checks.
+
+Every data record of every file lands in ``raw.<kind>`` as text with its file and record number
+(``pipelines/sql/README.md``); records the CSV reader cannot split land too, with the reason and
+the line, so that nothing is lost. Whole-file problems (encoding, delimiter, header, emptiness,
+unmatched files) refuse the file with a one-line message naming it and the fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipelines.kinds import KINDS, ImportKind
+from pipelines.mappings.loader import FileSpec, Mapping, MappingError, load_mapping, source_dirs
+from pipelines.settings import Settings
+
+CHUNK = 1 << 20
+# Tell-tale sequences of UTF-8 text decoded as cp1252/latin-1 and encoded again ("Ã©" for "é").
+MOJIBAKE = re.compile(
+    "Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2018-\u203a]|â‚¬|Â[\u00a0-\u00bf]"
+)
+UTF8_NAMES = {"utf-8", "utf-8-sig"}
+
+
+class IngestError(ValueError):
+    """One or more files cannot be loaded; each line names a file and the fix."""
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What the file-level pass learned about one file."""
+
+    sha256: str
+    bytes: int
+    header: tuple[str, ...]
+    utf8_path: Path | None  # a transcoded copy to read instead, when the file is not UTF-8
+
+
+@dataclass
+class LoadedFile:
+    """One file's entry in the ingest report (and the ledger)."""
+
+    source: str
+    kind: str | None
+    source_file: str
+    sha256: str
+    bytes: int
+    received_date: date | None
+    status: str  # loaded, duplicate_file
+    file_id: int | None = None
+    raw_rows: int = 0
+    reader_rejects: int = 0
+    message: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[LoadedFile] = field(default_factory=list)
+
+    @property
+    def raw_rows(self) -> int:
+        return sum(f.raw_rows for f in self.files)
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def checked_file(
+    path: Path, rel: str, spec: FileSpec, mapping_rel: str, tmp_dir: Path
+) -> FileCheck:
+    """Stream the file once: hash it, check its encoding and header, and transcode it to UTF-8
+    when it is not; raise ``IngestError`` with a one-line message on a whole-file problem."""
+    encoding = spec.dialect.encoding
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding in UTF8_NAMES else encoding)(
+        errors="strict"
+    )
+    utf8_probe = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    utf8_ok, saw_high = True, False
+    out = None
+    utf8_path = None
+    if encoding not in UTF8_NAMES:
+        utf8_path = tmp_dir / f"{hashlib.md5(rel.encode()).hexdigest()}.utf8.csv"
+        out = open(utf8_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    head_text = ""
+    size = 0
+    lines_before = 0
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                try:
+                    text = decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    line = lines_before + _line_of(chunk, exc.start)
+                    byte = chunk[exc.start] if exc.start < len(chunk) else 0
+                    if encoding in UTF8_NAMES:
+                        fix = 'it looks like a Windows export: set encoding = "cp1252"'
+                    else:
+                        fix = "set the right encoding"
+                    raise IngestError(
+                        f"{rel}: not valid {encoding} (byte 0x{byte:02X} on line {line}); "
+                        f"{fix} in {mapping_rel} or ask the sender for UTF-8"
+                    ) from None
+                if encoding not in UTF8_NAMES and utf8_ok:
+                    saw_high = saw_high or any(b >= 0x80 for b in chunk)
+                    try:
+                        utf8_probe.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8_ok = False
+                bad = MOJIBAKE.search(text)
+                if bad:
+                    line = lines_before + text.count("\n", 0, bad.start()) + 1
+                    raise IngestError(
+                        f"{rel}: text looks double-encoded ({bad.group(0)!r} on line {line}, "
+                        "UTF-8 read as cp1252 and saved again); re-export it from the source "
+                        "system in one encoding"
+                    )
+                if len(head_text) < 65536:
+                    head_text += text[:65536]
+                if out is not None:
+                    out.write(text)
+                lines_before += chunk.count(b"\n")
+            tail = decoder.decode(b"", final=True)
+            if out is not None:
+                out.write(tail)
+    finally:
+        if out is not None:
+            out.close()
+    if encoding not in UTF8_NAMES and utf8_ok and saw_high:
+        raise IngestError(
+            f"{rel}: the file is UTF-8 but {mapping_rel} says encoding = {encoding!r}; "
+            'set encoding = "utf-8"'
+        )
+    if size == 0:
+        raise IngestError(f"{rel}: the file is empty (0 bytes); ask the sender to resend it")
+    header = _header(head_text, spec.dialect.delimiter)
+    rest = head_text.lstrip("\ufeff").split("\n", 1)
+    if len(rest) < 2 or not rest[1].strip():
+        raise IngestError(
+            f"{rel}: the file has a header but no data rows; ask the sender to resend it"
+        )
+    return FileCheck(digest.hexdigest(), size, header, utf8_path)
+
+
+def _header(text: str, delimiter: str) -> tuple[str, ...]:
+    first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    row = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    return tuple(h.strip() for h in row)
+
+
+def header_problem(
+    header: tuple[str, ...], spec: FileSpec, import_kind: ImportKind, rel: str, mapping_rel: str
+) -> str | None:
+    """A one-line message when the header cannot be read as the mapping says, else ``None``."""
+    lowered = [h.lower() for h in header]
+    if len(set(lowered)) != len(lowered):
+        dupes = sorted({h for h in header if lowered.count(h.lower()) > 1})
+        return f"{rel}: the header repeats column(s) {', '.join(dupes)}; rename them in the file"
+    missing = [
+        col
+        for col in import_kind.required
+        if col not in spec.constants and spec.header_for(col).lower() not in lowered
+    ]
+    if not missing:
+        return None
+    first = spec.dialect.delimiter.encode("unicode_escape").decode()
+    if len(header) <= 1:
+        for other in (";", ",", "\t", "|"):
+            if other != spec.dialect.delimiter and other in (header[0] if header else ""):
+                shown = other.encode("unicode_escape").decode()
+                return (
+                    f"{rel}: the header has 1 column with delimiter {first!r} but splits on "
+                    f"{shown!r}; set delimiter = {shown!r} in {mapping_rel}"
+                )
+    wanted = ", ".join(
+        f"{c}" + (f" (header {spec.header_for(c)!r})" if spec.header_for(c) != c else "")
+        for c in missing
+    )
+    return (
+        f"{rel}: missing required column(s) {wanted}; add them to the file or map them under "
+        f"[files.columns] in {mapping_rel}"
+    )
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _select_list(header: tuple[str, ...], spec: FileSpec, import_kind: ImportKind) -> list[str]:
+    """``raw.<kind>`` columns from the positional columns ``c0…cN`` of the file."""
+    index = {h.lower(): i for i, h in enumerate(header)}
+    used: set[int] = set()
+    exprs = []
+    for col in import_kind.column_names:
+        if col in spec.constants:
+            exprs.append(f"{_sql_literal(spec.constants[col])} as {col}")
+            continue
+        i = index.get(spec.header_for(col).lower())
+        if i is None:
+            exprs.append(f"null::varchar as {col}")
+            continue
+        used.add(i)
+        expr = f"c{i}"
+        value_map = spec.values.get(col)
+        if value_map:
+            whens = " ".join(
+                f"when {_sql_literal(k)} then {_sql_literal(v)}" for k, v in value_map.items()
+            )
+            expr = f"case trim(c{i}) {whens} else c{i} end"
+        exprs.append(f"{expr} as {col}")
+    extra = [i for i in range(len(header)) if i not in used]
+    if import_kind.keeps_extra_columns and extra:
+        pairs = ", ".join(f"{_sql_literal(header[i])}, c{i}" for i in extra)
+        exprs.append(f"json_object({pairs})::varchar as extra")
+    else:
+        exprs.append("null::varchar as extra")
+    return exprs
+
+
+def loaded_rows(
+    con, file_id: int, read_path: Path, check: FileCheck, spec: FileSpec
+) -> tuple[int, int]:
+    """Insert one file's records into ``raw.<kind>``; return (records, reader rejects)."""
+    import_kind = KINDS[spec.kind]
+    width = len(check.header)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    rejects, scans = f"_rejects_{file_id}", f"_scans_{file_id}"
+    con.execute(
+        f"""
+        create or replace temp table _load as
+        select * from read_csv(
+          {_sql_literal(read_path.as_posix())}, header = true, all_varchar = true,
+          delim = {_sql_literal(spec.dialect.delimiter)}, quote = '"', escape = '"',
+          columns = {columns}, auto_detect = false, strict_mode = true,
+          ignore_errors = true, store_rejects = true,
+          rejects_table = '{rejects}', rejects_scan = '{scans}'
+        )
+        """
+    )
+    rejected = [
+        r[0] for r in con.execute(f"select distinct line - 1 from {rejects} order by 1").fetchall()
+    ]
+    # accepted row k (0-based, file order) is record k + 1 + (rejected records before it)
+    offsets = [(0, 0)] + [(r - 1 - i, i + 1) for i, r in enumerate(rejected)]
+    con.execute("create or replace temp table _offsets (from_k bigint, add_rows bigint)")
+    con.executemany("insert into _offsets values (?, ?)", offsets)
+    select = ",\n".join(_select_list(check.header, spec, import_kind))
+    names = ", ".join(import_kind.column_names)
+    con.execute(
+        f"""
+        insert into raw.{spec.kind}
+          (file_id, source_row, {names}, extra, reader_error, raw_line)
+        with loaded as (select rowid as k, * from _load),
+        offsets as (select from_k, max(add_rows) as add_rows from _offsets group by from_k)
+        select {file_id}, loaded.k + 1 + offsets.add_rows, {select}, null, null
+        from loaded asof join offsets on loaded.k >= offsets.from_k
+        """
+    )
+    con.execute(
+        f"""
+        insert into raw.{spec.kind} (file_id, source_row, reader_error, raw_line)
+        select {file_id}, line - 1,
+               lower(replace(arg_min(error_type, error_type)::varchar, ' ', '_')),
+               arg_min(csv_line, error_type)
+        from {rejects} group by line
+        """
+    )
+    accepted = con.execute("select count(*) from _load").fetchall()[0][0]
+    con.execute(f"drop table if exists {rejects}")
+    con.execute(f"drop table if exists {scans}")
+    con.execute("drop table if exists _load")
+    return accepted + len(rejected), len(rejected)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def mappings(raw_dir: Path, settings: Settings) -> tuple[list[Mapping], list[str]]:
+    """Every source's mapping, and the problems found (one line each)."""
+    found, problems = [], []
+    for folder in source_dirs(raw_dir):
+        try:
+            found.append(load_mapping(folder / "mapping.toml", settings))
+        except MappingError as exc:
+            problems += str(exc).splitlines()
+    return found, problems
+
+
+def planned_files(
+    raw_dir: Path, root: Path, settings: Settings
+) -> tuple[list[tuple[Mapping, FileSpec, Path, date]], list[str]]:
+    """Every data file under ``raw/`` with its mapping entry and received date, in load order,
+    and the problems found (unmatched files, unreadable mappings, undated files)."""
+    found, problems = mappings(raw_dir, settings)
+    planned = []
+    for mapping in found:
+        mapping_rel = _relative(mapping.path, root)
+        for path in mapping.data_files():
+            rel = _relative(path, root)
+            try:
+                spec = mapping.spec_for(path)
+                if spec is None:
+                    globs = ", ".join(repr(s.glob) for s in mapping.files)
+                    problems.append(
+                        f"{rel}: matches no [[files]] glob ({globs}) in {mapping_rel}; add an "
+                        "entry for it or move it out of raw/"
+                    )
+                    continue
+                planned.append((mapping, spec, path, spec.received_date(path)))
+            except MappingError as exc:
+                problems.append(str(exc))
+    return planned, problems
+
+
+def _record_file(
+    con,
+    file_id: int,
+    mapping: Mapping,
+    spec: FileSpec,
+    rel: str,
+    check: FileCheck,
+    received: date,
+    rows: int,
+) -> None:
+    d = spec.dialect
+    con.execute(
+        "insert into raw.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            file_id,
+            mapping.source,
+            spec.kind,
+            rel,
+            check.sha256,
+            received,
+            rows,
+            d.delimiter,
+            d.encoding,
+            d.decimal_mark,
+            d.thousands_sep,
+            d.date_format,
+            d.datetime_format,
+            d.timezone,
+            d.phone_region,
+            d.currency,
+        ],
+    )
+    for column, value_map in spec.values.items():
+        con.executemany(
+            "insert into raw.value_maps values (?, ?, ?, ?)",
+            [[file_id, column, k, v] for k, v in value_map.items()],
+        )
+
+
+def ingested(
+    con,
+    root: Path,
+    settings: Settings,
+    tmp_dir: Path,
+    on_file: Callable[[LoadedFile, int, int], None] | None = None,
+    only: Iterable[str] | None = None,
+) -> IngestReport:
+    """Load every file under ``<root>/raw`` into the ``raw`` schema of ``con``.
+
+    A file whose bytes were already loaded (same sha256 under another name) is skipped and
+    reported as ``duplicate_file``. Whole-file problems are collected over all files and raised
+    together as one ``IngestError`` (one line per file) before anything is published.
+    """
+    raw_dir = root / "raw"
+    planned, problems = planned_files(raw_dir, root, settings)
+    wanted = set(only) if only else None
+    report = IngestReport()
+    seen: dict[str, str] = {}
+    file_id = 0
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    for n, (mapping, spec, path, received) in enumerate(planned, start=1):
+        if wanted is not None and spec.kind not in wanted:
+            continue
+        rel = _relative(path, root)
+        mapping_rel = _relative(mapping.path, root)
+        try:
+            check = checked_file(path, rel, spec, mapping_rel, tmp_dir)
+            problem = header_problem(check.header, spec, KINDS[spec.kind], rel, mapping_rel)
+            if problem:
+                raise IngestError(problem)
+        except IngestError as exc:
+            problems.append(str(exc))
+            continue
+        if check.sha256 in seen:
+            entry = LoadedFile(
+                mapping.source,
+                spec.kind,
+                rel,
+                check.sha256,
+                check.bytes,
+                received,
+                "duplicate_file",
+                message=f"same bytes as {seen[check.sha256]}",
+            )
+            report.files.append(entry)
+            if on_file:
+                on_file(entry, n, len(planned))
+            continue
+        seen[check.sha256] = rel
+        file_id += 1
+        read_path = check.utf8_path or path
+        rows, rejects = loaded_rows(con, file_id, read_path, check, spec)
+        if check.utf8_path is not None:
+            check.utf8_path.unlink(missing_ok=True)
+        _record_file(con, file_id, mapping, spec, rel, check, received, rows)
+        entry = LoadedFile(
+            mapping.source,
+            spec.kind,
+            rel,
+            check.sha256,
+            check.bytes,
+            received,
+            "loaded",
+            file_id,
+            rows,
+            rejects,
+        )
+        report.files.append(entry)
+        if on_file:
+            on_file(entry, n, len(planned))
+    if problems:
+        raise IngestError("\n".join(problems))
+    return report
