@@ -20,8 +20,9 @@ def current_home() -> Home:
 def frame(sql: str, params: list | None = None, home: Home | None = None) -> pl.DataFrame:
     """Run ``sql`` on the current build with a short-lived read-only connection."""
     path = (home or current_home()).current_path()
-    con = duckdb.connect(str(path), read_only=True, config={"TimeZone": "UTC"})
+    con = duckdb.connect(str(path), read_only=True)
     try:
+        con.execute("set TimeZone = 'UTC'")
         return con.execute(sql, params or []).pl()
     finally:
         con.close()

@@ -253,9 +253,9 @@ class Home:
                     config={
                         "autoinstall_known_extensions": "false",
                         "autoload_known_extensions": "false",
-                        "TimeZone": "UTC",
                     },
                 )
+                con.execute("set TimeZone = 'UTC'")
                 break
             except duckdb.IOException as exc:
                 if time.monotonic() >= deadline:

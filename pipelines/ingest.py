@@ -119,6 +119,8 @@ def checked_file(
                     except UnicodeDecodeError:
                         utf8_ok = False
                 bad = MOJIBAKE.search(text)
+                if bad and encoding not in UTF8_NAMES and utf8_ok:
+                    raise IngestError(_utf8_not_declared(rel, mapping_rel, encoding))
                 if bad:
                     line = lines_before + text.count("\n", 0, bad.start()) + 1
                     raise IngestError(
@@ -138,10 +140,7 @@ def checked_file(
         if out is not None:
             out.close()
     if encoding not in UTF8_NAMES and utf8_ok and saw_high:
-        raise IngestError(
-            f"{rel}: the file is UTF-8 but {mapping_rel} says encoding = {encoding!r}; "
-            'set encoding = "utf-8"'
-        )
+        raise IngestError(_utf8_not_declared(rel, mapping_rel, encoding))
     if size == 0:
         raise IngestError(f"{rel}: the file is empty (0 bytes); ask the sender to resend it")
     header = _header(head_text, spec.dialect.delimiter)
@@ -151,6 +150,13 @@ def checked_file(
             f"{rel}: the file has a header but no data rows; ask the sender to resend it"
         )
     return FileCheck(digest.hexdigest(), size, header, utf8_path)
+
+
+def _utf8_not_declared(rel: str, mapping_rel: str, encoding: str) -> str:
+    return (
+        f"{rel}: the file is UTF-8 but {mapping_rel} says encoding = {encoding!r}; "
+        'set encoding = "utf-8"'
+    )
 
 
 def _header(text: str, delimiter: str) -> tuple[str, ...]:

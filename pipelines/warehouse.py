@@ -88,9 +88,9 @@ def connect(path: Path | str, settings: Settings, read_only: bool = False):
         "autoload_known_extensions": "false",
         "threads": str(settings.get("build.threads", 2)),
         "memory_limit": str(settings.get("build.memory_limit", "4GB")),
-        "TimeZone": "UTC",
     }
     con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute("set TimeZone = 'UTC'")
     if not read_only and str(path) != ":memory:":
         temp = Path(path).parent / ".tmp"
         temp.mkdir(parents=True, exist_ok=True)
