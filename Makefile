@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOME_DIR ?= data
 PYTEST_ARGS ?= -n 2 --durations=25
 
-.PHONY: demo test app bench lint format acceptance clean venv
+.PHONY: demo test app bench lint format docs clean venv
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,6 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+docs: $(STAMP)
+	$(BIN)/python -m pipelines.readme
