@@ -33,8 +33,8 @@ convert_app = typer.Typer(
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(convert_app, name="convert")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 
 
 class UserError(Exception):
