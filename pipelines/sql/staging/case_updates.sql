@@ -1,0 +1,156 @@
+-- staging.case_updates: Creditor file: amount corrections, recalls, closures, reopenings, titles
+-- obtained.
+--
+-- One row per raw.case_updates row: lineage (file_id, source_row, source_file, received_date), the
+-- canonical columns typed (pipelines/kinds.py) and reject_reason, checked in this order (the first
+-- failing check wins):
+--   malformed_row, missing_required, scientific_notation, bad_amount, inexact_amount, bad_date,
+--   bad_currency, bad_value, date_after_received, unknown_case, duplicate_row,
+--   conflicting_duplicate.
+-- Natural key (creditor_ref, update_ref): among otherwise valid rows the earliest (received_date,
+-- file_id, source_row) is kept; a later row is a duplicate_row when all its typed canonical values
+-- equal the kept row's, else a conflicting_duplicate.
+-- Money: <column>_cents (bigint) with one currency (the row's currency column, else the
+-- file's, else build.default_currency), which must be three letters.
+
+with
+
+files as (
+    select
+        file_id,
+        source_file,
+        received_date,
+        coalesce(decimal_mark, '.') as decimal_mark,
+        coalesce(thousands_sep, '') as thousands_sep,
+        date_format,
+        coalesce(upper(clean_text(currency)), default_currency()) as file_currency
+    from raw.files
+),
+
+source as (
+    select
+        r.file_id,
+        r.source_row,
+        f.source_file,
+        f.received_date,
+        r.reader_error,
+        clean_text(r.creditor_ref) as creditor_ref,
+        clean_text(r.case_ref) as case_ref,
+        clean_text(r.update_ref) as update_ref,
+        clean_text(r.update_date) as update_date_text,
+        clean_enum(r.update_type) as update_type,
+        clean_text(r.invoice_ref) as invoice_ref,
+        clean_text(r.amount) as amount_text,
+        clean_text(r.reason) as reason,
+        coalesce(upper(clean_text(r.currency)), f.file_currency) as currency,
+        f.decimal_mark,
+        f.thousands_sep,
+        f.date_format
+    from raw.case_updates as r
+    left join files as f using (file_id)
+),
+
+typed as (
+    select
+        s.*,
+        parse_date(s.update_date_text, s.date_format) as update_date,
+        parse_cents(s.amount_text, s.decimal_mark, s.thousands_sep) as amount_cents,
+        money_error(s.amount_text, s.decimal_mark, s.thousands_sep) as amount_error
+    from source as s
+),
+
+known_cases as (
+    select distinct creditor_ref, case_ref
+    from staging.placements
+),
+
+checked as (
+    select
+        t.*,
+        case
+            when t.reader_error is not null
+                then 'malformed_row'
+            when t.creditor_ref is null
+                or t.case_ref is null
+                or t.update_ref is null
+                or t.update_date_text is null
+                or t.update_type is null
+                then 'missing_required'
+            when is_scientific(t.creditor_ref)
+                or is_scientific(t.case_ref)
+                or is_scientific(t.update_ref)
+                or is_scientific(t.invoice_ref)
+                then 'scientific_notation'
+            when t.amount_error is not null
+                then t.amount_error
+            when (t.update_date is null and t.update_date_text is not null)
+                then 'bad_date'
+            when not regexp_full_match(t.currency, '[A-Z]{3}')
+                then 'bad_currency'
+            when t.update_type not in (
+                    'amount_correction', 'recall', 'closure', 'reopen', 'title_obtained'
+                )
+                then 'bad_value'
+            when t.update_date > t.received_date
+                then 'date_after_received'
+            when kc.case_ref is null
+                then 'unknown_case'
+        end as failed_check
+    from typed as t
+    left join known_cases as kc
+        on kc.creditor_ref = t.creditor_ref and kc.case_ref = t.case_ref
+),
+
+hashed as (
+    select
+        *,
+        hash(
+            creditor_ref,
+            case_ref,
+            update_ref,
+            update_date,
+            update_type,
+            invoice_ref,
+            amount_cents,
+            currency,
+            reason
+        ) as row_hash
+    from checked
+),
+
+ranked as (
+    select
+        *,
+        row_number() over natural_key as key_rank,
+        first_value(row_hash) over natural_key as kept_hash
+    from hashed
+    window natural_key as (
+        partition by failed_check is null, creditor_ref, update_ref
+        order by received_date, file_id, source_row
+    )
+),
+
+final as (
+    select
+        file_id,
+        source_row,
+        source_file,
+        received_date,
+        creditor_ref,
+        case_ref,
+        update_ref,
+        update_date,
+        update_type,
+        invoice_ref,
+        amount_cents,
+        currency,
+        reason,
+        case
+            when failed_check is not null then failed_check
+            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 then 'conflicting_duplicate'
+        end as reject_reason
+    from ranked
+)
+
+select * from final

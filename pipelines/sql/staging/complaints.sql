@@ -1,0 +1,134 @@
+-- staging.complaints: Agency system: complaints about the collection itself.
+--
+-- One row per raw.complaints row: lineage (file_id, source_row, source_file, received_date), the
+-- canonical columns typed (pipelines/kinds.py) and reject_reason, checked in this order (the first
+-- failing check wins):
+--   malformed_row, missing_required, scientific_notation, bad_date, bad_value,
+--   date_after_received, unknown_case, duplicate_row, conflicting_duplicate.
+-- Natural key (complaint_ref, event): among otherwise valid rows the earliest (received_date,
+-- file_id, source_row) is kept; a later row is a duplicate_row when all its typed canonical values
+-- equal the kept row's, else a conflicting_duplicate.
+
+with
+
+files as (
+    select
+        file_id,
+        source_file,
+        received_date,
+        date_format
+    from raw.files
+),
+
+source as (
+    select
+        r.file_id,
+        r.source_row,
+        f.source_file,
+        f.received_date,
+        r.reader_error,
+        clean_text(r.complaint_ref) as complaint_ref,
+        clean_text(r.creditor_ref) as creditor_ref,
+        clean_text(r.case_ref) as case_ref,
+        clean_text(r.event_date) as event_date_text,
+        clean_enum(r.event) as event,
+        clean_enum(r.channel) as channel,
+        clean_enum(r.reason) as reason,
+        f.date_format
+    from raw.complaints as r
+    left join files as f using (file_id)
+),
+
+typed as (
+    select
+        s.*,
+        parse_date(s.event_date_text, s.date_format) as event_date
+    from source as s
+),
+
+known_cases as (
+    select distinct creditor_ref, case_ref
+    from staging.placements
+),
+
+checked as (
+    select
+        t.*,
+        case
+            when t.reader_error is not null
+                then 'malformed_row'
+            when t.complaint_ref is null
+                or t.creditor_ref is null
+                or t.case_ref is null
+                or t.event_date_text is null
+                or t.event is null
+                then 'missing_required'
+            when is_scientific(t.complaint_ref)
+                or is_scientific(t.creditor_ref)
+                or is_scientific(t.case_ref)
+                then 'scientific_notation'
+            when (t.event_date is null and t.event_date_text is not null)
+                then 'bad_date'
+            when t.event not in ('opened', 'closed')
+                or t.channel not in ('sms', 'email', 'call', 'letter', 'visit')
+                or t.reason not in ('pressure', 'tone', 'wrong_person', 'privacy', 'fees', 'other')
+                then 'bad_value'
+            when t.event_date > t.received_date
+                then 'date_after_received'
+            when kc.case_ref is null
+                then 'unknown_case'
+        end as failed_check
+    from typed as t
+    left join known_cases as kc
+        on kc.creditor_ref = t.creditor_ref and kc.case_ref = t.case_ref
+),
+
+hashed as (
+    select
+        *,
+        hash(
+            complaint_ref,
+            creditor_ref,
+            case_ref,
+            event_date,
+            event,
+            channel,
+            reason
+        ) as row_hash
+    from checked
+),
+
+ranked as (
+    select
+        *,
+        row_number() over natural_key as key_rank,
+        first_value(row_hash) over natural_key as kept_hash
+    from hashed
+    window natural_key as (
+        partition by failed_check is null, complaint_ref, event
+        order by received_date, file_id, source_row
+    )
+),
+
+final as (
+    select
+        file_id,
+        source_row,
+        source_file,
+        received_date,
+        complaint_ref,
+        creditor_ref,
+        case_ref,
+        event_date,
+        event,
+        channel,
+        reason,
+        case
+            when failed_check is not null then failed_check
+            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 then 'conflicting_duplicate'
+        end as reject_reason
+    from ranked
+)
+
+select * from final

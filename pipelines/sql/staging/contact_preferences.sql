@@ -1,0 +1,138 @@
+-- staging.contact_preferences: Agency system: channel opt-outs, opt-ins and preferred channel or
+-- hours.
+--
+-- One row per raw.contact_preferences row: lineage (file_id, source_row, source_file,
+-- received_date), the canonical columns typed (pipelines/kinds.py) and reject_reason, checked in
+-- this order (the first failing check wins):
+--   malformed_row, missing_required, scientific_notation, bad_date, bad_value,
+--   date_after_received, unknown_case, duplicate_row, conflicting_duplicate.
+-- Natural key (preference_ref): among otherwise valid rows the earliest (received_date, file_id,
+-- source_row) is kept; a later row is a duplicate_row when all its typed canonical values equal
+-- the kept row's, else a conflicting_duplicate.
+
+with
+
+files as (
+    select
+        file_id,
+        source_file,
+        received_date,
+        date_format
+    from raw.files
+),
+
+source as (
+    select
+        r.file_id,
+        r.source_row,
+        f.source_file,
+        f.received_date,
+        r.reader_error,
+        clean_text(r.preference_ref) as preference_ref,
+        clean_text(r.creditor_ref) as creditor_ref,
+        clean_text(r.case_ref) as case_ref,
+        clean_text(r.effective_date) as effective_date_text,
+        clean_enum(r.channel) as channel,
+        clean_enum(r.preference) as preference,
+        clean_text(r.window_start) as window_start,
+        clean_text(r.window_end) as window_end,
+        f.date_format
+    from raw.contact_preferences as r
+    left join files as f using (file_id)
+),
+
+typed as (
+    select
+        s.*,
+        parse_date(s.effective_date_text, s.date_format) as effective_date
+    from source as s
+),
+
+known_cases as (
+    select distinct creditor_ref, case_ref
+    from staging.placements
+),
+
+checked as (
+    select
+        t.*,
+        case
+            when t.reader_error is not null
+                then 'malformed_row'
+            when t.preference_ref is null
+                or t.creditor_ref is null
+                or t.case_ref is null
+                or t.effective_date_text is null
+                or t.channel is null
+                or t.preference is null
+                then 'missing_required'
+            when is_scientific(t.preference_ref)
+                or is_scientific(t.creditor_ref)
+                or is_scientific(t.case_ref)
+                then 'scientific_notation'
+            when (t.effective_date is null and t.effective_date_text is not null)
+                then 'bad_date'
+            when t.channel not in ('sms', 'email', 'call', 'letter', 'visit', 'any')
+                or t.preference not in ('opt_out', 'opt_in', 'preferred')
+                then 'bad_value'
+            when t.effective_date > t.received_date
+                then 'date_after_received'
+            when kc.case_ref is null
+                then 'unknown_case'
+        end as failed_check
+    from typed as t
+    left join known_cases as kc
+        on kc.creditor_ref = t.creditor_ref and kc.case_ref = t.case_ref
+),
+
+hashed as (
+    select
+        *,
+        hash(
+            preference_ref,
+            creditor_ref,
+            case_ref,
+            effective_date,
+            channel,
+            preference,
+            window_start,
+            window_end
+        ) as row_hash
+    from checked
+),
+
+ranked as (
+    select
+        *,
+        row_number() over natural_key as key_rank,
+        first_value(row_hash) over natural_key as kept_hash
+    from hashed
+    window natural_key as (
+        partition by failed_check is null, preference_ref
+        order by received_date, file_id, source_row
+    )
+),
+
+final as (
+    select
+        file_id,
+        source_row,
+        source_file,
+        received_date,
+        preference_ref,
+        creditor_ref,
+        case_ref,
+        effective_date,
+        channel,
+        preference,
+        window_start,
+        window_end,
+        case
+            when failed_check is not null then failed_check
+            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 then 'conflicting_duplicate'
+        end as reject_reason
+    from ranked
+)
+
+select * from final

@@ -1,0 +1,153 @@
+-- staging.promises: Agency system: promises to pay (amount and date) taken on a contact.
+--
+-- One row per raw.promises row: lineage (file_id, source_row, source_file, received_date), the
+-- canonical columns typed (pipelines/kinds.py) and reject_reason, checked in this order (the first
+-- failing check wins):
+--   malformed_row, missing_required, scientific_notation, bad_amount, inexact_amount,
+--   negative_amount, bad_date, bad_currency, date_after_received, unknown_case, duplicate_row,
+--   conflicting_duplicate.
+-- Natural key (promise_ref): among otherwise valid rows the earliest (received_date, file_id,
+-- source_row) is kept; a later row is a duplicate_row when all its typed canonical values equal
+-- the kept row's, else a conflicting_duplicate.
+-- Money: <column>_cents (bigint) with one currency (the row's currency column, else the
+-- file's, else build.default_currency), which must be three letters.
+
+with
+
+files as (
+    select
+        file_id,
+        source_file,
+        received_date,
+        coalesce(decimal_mark, '.') as decimal_mark,
+        coalesce(thousands_sep, '') as thousands_sep,
+        date_format,
+        coalesce(upper(clean_text(currency)), default_currency()) as file_currency
+    from raw.files
+),
+
+source as (
+    select
+        r.file_id,
+        r.source_row,
+        f.source_file,
+        f.received_date,
+        r.reader_error,
+        clean_text(r.promise_ref) as promise_ref,
+        clean_text(r.creditor_ref) as creditor_ref,
+        clean_text(r.case_ref) as case_ref,
+        clean_text(r.made_date) as made_date_text,
+        clean_text(r.due_date) as due_date_text,
+        clean_text(r.amount) as amount_text,
+        clean_text(r.action_ref) as action_ref,
+        coalesce(upper(clean_text(r.currency)), f.file_currency) as currency,
+        f.decimal_mark,
+        f.thousands_sep,
+        f.date_format
+    from raw.promises as r
+    left join files as f using (file_id)
+),
+
+typed as (
+    select
+        s.*,
+        parse_date(s.made_date_text, s.date_format) as made_date,
+        parse_date(s.due_date_text, s.date_format) as due_date,
+        parse_cents(s.amount_text, s.decimal_mark, s.thousands_sep) as amount_cents,
+        money_error(s.amount_text, s.decimal_mark, s.thousands_sep) as amount_error
+    from source as s
+),
+
+known_cases as (
+    select distinct creditor_ref, case_ref
+    from staging.placements
+),
+
+checked as (
+    select
+        t.*,
+        case
+            when t.reader_error is not null
+                then 'malformed_row'
+            when t.promise_ref is null
+                or t.creditor_ref is null
+                or t.case_ref is null
+                or t.made_date_text is null
+                or t.due_date_text is null
+                or t.amount_text is null
+                then 'missing_required'
+            when is_scientific(t.promise_ref)
+                or is_scientific(t.creditor_ref)
+                or is_scientific(t.case_ref)
+                or is_scientific(t.action_ref)
+                then 'scientific_notation'
+            when t.amount_error is not null
+                then t.amount_error
+            when t.amount_cents <= 0
+                then 'negative_amount'
+            when (t.made_date is null and t.made_date_text is not null)
+                or (t.due_date is null and t.due_date_text is not null)
+                then 'bad_date'
+            when not regexp_full_match(t.currency, '[A-Z]{3}')
+                then 'bad_currency'
+            when t.made_date > t.received_date
+                then 'date_after_received'
+            when kc.case_ref is null
+                then 'unknown_case'
+        end as failed_check
+    from typed as t
+    left join known_cases as kc
+        on kc.creditor_ref = t.creditor_ref and kc.case_ref = t.case_ref
+),
+
+hashed as (
+    select
+        *,
+        hash(
+            promise_ref,
+            creditor_ref,
+            case_ref,
+            made_date,
+            due_date,
+            amount_cents,
+            currency,
+            action_ref
+        ) as row_hash
+    from checked
+),
+
+ranked as (
+    select
+        *,
+        row_number() over natural_key as key_rank,
+        first_value(row_hash) over natural_key as kept_hash
+    from hashed
+    window natural_key as (
+        partition by failed_check is null, promise_ref
+        order by received_date, file_id, source_row
+    )
+),
+
+final as (
+    select
+        file_id,
+        source_row,
+        source_file,
+        received_date,
+        promise_ref,
+        creditor_ref,
+        case_ref,
+        made_date,
+        due_date,
+        amount_cents,
+        currency,
+        action_ref,
+        case
+            when failed_check is not null then failed_check
+            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 then 'conflicting_duplicate'
+        end as reject_reason
+    from ranked
+)
+
+select * from final
