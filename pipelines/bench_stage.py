@@ -1,0 +1,156 @@
+"""One bench stage in its own process: ``python -m pipelines.bench_stage <stage> <home> …``.
+
+``pipelines.bench`` starts this module once per stage and measures the process from outside
+(wall time, ``ru_maxrss``); the stage itself reports its rows, bytes on disk, the work time
+measured inside (without interpreter start-up and imports) and its own peak RSS (``VmHWM``).
+
+Adding a stage is one line in ``STAGES``: a function ``(StageContext) -> dict`` returning at
+least ``rows`` and ``bytes`` (import what it needs inside, so the other stages stay light).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.settings import Settings
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage gets: the bench home, its settings, the size asked for and, for stages
+    prepared by the bench beforehand, the prepared inputs (parsed JSON)."""
+
+    home: Path
+    settings: Settings
+    cases: int
+    inputs: dict | None = None
+
+
+def generate(ctx: StageContext) -> dict:
+    """Replicate the sample portfolio into ``raw/`` (``pipelines.bench`` docstring)."""
+    from pipelines.bench import SCRATCH, replicated
+    from pipelines.sample import copy_sample
+
+    sample_raw = ctx.home / SCRATCH / "sample" / "raw"
+    shutil.rmtree(sample_raw.parent, ignore_errors=True)
+    sample_raw.mkdir(parents=True)
+    copy_sample(sample_raw)
+    raw = ctx.home / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    done = replicated(sample_raw, raw, ctx.cases, ctx.settings)
+    return {
+        "rows": done.raw_rows,
+        "bytes": done.raw_bytes,
+        "bytes_of": "raw/",
+        "cases_generated": done.cases,
+        "sample_cases": done.sample_cases,
+        "copies": done.copies,
+        "files": done.files,
+    }
+
+
+def read_floor(ctx: StageContext) -> dict:
+    """Read every raw file as text into a fresh on-disk DuckDB file (the build's limits)."""
+    from pipelines import warehouse
+
+    if not ctx.inputs:
+        raise SystemExit("read_floor needs --inputs (prepared by pipelines.bench)")
+    path = ctx.home / ".bench" / "read_floor.duckdb"
+    for leftover in (path, Path(f"{path}.wal")):
+        leftover.unlink(missing_ok=True)
+    con = warehouse.connect(path, ctx.settings)
+    rows = 0
+    try:
+        for i, entry in enumerate(ctx.inputs["files"]):
+            source = entry["path"].replace("'", "''")
+            delimiter = entry["delimiter"].replace("'", "''")
+            con.execute(
+                f"create table f{i} as select * from read_csv('{source}', all_varchar = true, "
+                f"delim = '{delimiter}', header = true, ignore_errors = true)"
+            )
+            rows += con.execute(f"select count(*) from f{i}").fetchall()[0][0]
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return {
+        "rows": rows,
+        "bytes": path.stat().st_size,
+        "bytes_of": "read-floor DuckDB file",
+        "files": len(ctx.inputs["files"]),
+        "transcoded_files": ctx.inputs.get("transcoded", 0),
+    }
+
+
+def build(ctx: StageContext) -> dict:
+    """``relance build`` on the bench home, with the time of every step."""
+    from pipelines.build import built
+    from pipelines.home import Home
+
+    steps: list[dict] = []
+    last = [time.perf_counter()]
+
+    def on_progress(stage: str, name: str, info: dict) -> None:
+        now = time.perf_counter()
+        steps.append({"layer": stage, "step": name, "seconds": round(now - last[0], 3)})
+        last[0] = now
+
+    result = built(Home(ctx.home), ctx.settings, on_progress)
+    return {
+        "rows": result.raw_rows,
+        "bytes": result.path.stat().st_size,
+        "bytes_of": "build file",
+        "staged_rows": result.staged_rows,
+        "quarantined_rows": result.quarantined_rows,
+        "quarantined_by_reason": result.by_reason,
+        "steps": steps,
+    }
+
+
+STAGES: dict[str, Callable[[StageContext], dict]] = {
+    "generate": generate,
+    "read_floor": read_floor,
+    "build": build,
+}
+
+
+def own_peak_rss_mb() -> float | None:
+    """This process's peak resident set size in MiB (``VmHWM``), ``None`` off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    found = re.search(r"VmHWM:\s+(\d+)\s+kB", status)
+    return round(int(found.group(1)) / 1024, 1) if found else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.bench_stage")
+    parser.add_argument("stage", choices=sorted(STAGES))
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--settings", type=Path, required=True, help="settings as JSON")
+    parser.add_argument("--cases", type=int, required=True)
+    parser.add_argument("--result", type=Path, required=True, help="JSON file for the figures")
+    parser.add_argument("--inputs", type=Path, help="prepared inputs as JSON")
+    args = parser.parse_args(argv)
+    saved = json.loads(args.settings.read_text(encoding="utf-8"))
+    settings = Settings(saved["data"], Path(saved["source"]))
+    inputs = json.loads(args.inputs.read_text(encoding="utf-8")) if args.inputs else None
+    ctx = StageContext(args.home, settings, args.cases, inputs)
+    started = time.perf_counter()
+    figures = STAGES[args.stage](ctx)
+    figures["work_seconds"] = round(time.perf_counter() - started, 3)
+    figures["peak_rss_mb"] = own_peak_rss_mb()
+    args.result.write_text(json.dumps(figures, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
