@@ -15,8 +15,9 @@ portfolio is the hand-written sample (``pipelines.sample``) **replicated** to N 
 * the rewrite is textual and byte-preserving: each sample record is split into field spans once
   (RFC 4180 quoting, the file's delimiter) and the suffix is inserted inside the field (before a
   closing quote, before trailing spaces). A record the scanner cannot split into the header's
-  number of fields (the sample's deliberately malformed lines) is copied verbatim — it is
-  quarantined as ``malformed_row`` whatever its content, so the quarantine grows in proportion;
+  number of fields (a deliberately malformed line) is copied verbatim — it is quarantined as
+  ``malformed_row`` whatever its content, so the quarantine grows in proportion. A quote left
+  open at the end of a sample file is refused: each copy would run into the next;
 * files are streamed: one copy of one sample file (a few kB) is in memory at a time, so memory is
   flat up to 1,000,000 cases.
 
@@ -177,6 +178,11 @@ def records(text: str, delimiter: str, start: int = 0) -> Iterator[Record]:
         yield Record(record_start, pos, None if broken else tuple(spans))
 
 
+def record_open(text: str, record: Record) -> bool:
+    """Whether a record ends inside a quoted field (an odd number of quotes in it)."""
+    return text.count('"', record.start, record.end) % 2 == 1
+
+
 def field_value(text: str, span: tuple[int, int]) -> str:
     """The value of a field span (quotes removed, ``""`` unescaped)."""
     raw = text[span[0] : span[1]]
@@ -272,6 +278,12 @@ def parsed_sample_file(mapping, spec, path: Path) -> SampleFile:
         if not text[record.start : record.end].strip():
             continue
         rows += 1
+        if record.fields is None and record.end == len(text) and record_open(text, record):
+            line = text.count("\n", 0, record.start) + 1
+            raise BenchError(
+                f"{path}: a quote opened on line {line} is never closed, so each copy would run "
+                "into the next; close it in the sample file"
+            )
         if record.fields is None or len(record.fields) != len(header):
             continue  # malformed on purpose: copied verbatim, quarantined as malformed_row
         for i in wanted:
@@ -524,6 +536,14 @@ def machine() -> dict:
     }
 
 
+def _load() -> list[float] | None:
+    """1, 5 and 15-minute load averages (other work on the machine skews the figures)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def reusable_raw(home_root: Path, cases: int) -> dict | None:
     """The generate figures of a complete earlier replication at ``cases``, else ``None``."""
     try:
@@ -565,16 +585,8 @@ def figures_table(result: dict):
         + (f" · build / read floor = {ratio:.2f}×" if ratio is not None else "")
     )
     table = Table(title=title, caption=caption, show_header=True)
-    for name, justify in (
-        ("stage", "left"),
-        ("wall s", "right"),
-        ("work s", "right"),
-        ("peak RSS MB", "right"),
-        ("rows", "right"),
-        ("rows/s", "right"),
-        ("bytes", "right"),
-    ):
-        table.add_column(name, justify=justify)
+    for name in ("stage", "wall s", "work s", "peak MB", "rows", "rows/s", "disk MB"):
+        table.add_column(name, justify="left" if name == "stage" else "right", no_wrap=True)
 
     def num(value, fmt="{:,}"):
         return "" if value is None else fmt.format(value)
@@ -587,7 +599,7 @@ def figures_table(result: dict):
             num(f.get("peak_rss_mb"), "{:,.0f}"),
             num(f.get("rows")),
             num(f.get("rows_per_second")),
-            num(f.get("bytes")),
+            num(f["bytes"] / 2**20 if f.get("bytes") is not None else None, "{:,.1f}"),
         )
     return table
 
@@ -659,6 +671,7 @@ def benchmarked(
         "memory_limit": settings.get("build.memory_limit"),
         "home": str(home_root),
         "reused_raw": reused is not None,
+        "load_average": {"start": _load()},
         "stages": {},
         "build_over_read_floor": None,
     }
@@ -684,6 +697,7 @@ def benchmarked(
                     (home_root / MARKER).write_text(json.dumps(marker), encoding="utf-8")
             result["stages"][name] = figures
             progress.console.print(_stage_line(name, figures))
+    result["load_average"]["end"] = _load()
     floor = result["stages"].get("read_floor")
     build = result["stages"].get("build")
     if floor and build and floor.get("wall_seconds"):

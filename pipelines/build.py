@@ -95,26 +95,23 @@ def _record_end(
         for f in files:
             staged, quarantined = counts.get(f.file_id or -1, (None, None))
             rows.append(
-                [
-                    build_id,
-                    f.source,
-                    f.kind,
-                    f.source_file,
-                    f.sha256,
-                    f.received_date,
-                    f.bytes,
-                    f.raw_rows,
-                    staged,
-                    quarantined,
-                    f.status,
-                    f.message,
-                    now,
-                ]
+                {
+                    "build_id": build_id,
+                    "source": f.source,
+                    "kind": f.kind,
+                    "source_file": f.source_file,
+                    "file_sha256": f.sha256,
+                    "received_date": f.received_date,
+                    "bytes": f.bytes,
+                    "raw_rows": f.raw_rows,
+                    "staged_rows": staged,
+                    "quarantined_rows": quarantined,
+                    "status": f.status,
+                    "message": f.message,
+                    "seen_at": now,
+                }
             )
-        if rows:
-            con.executemany(
-                "insert into ingest_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
+        ingest.insert_rows(con, "ingest_ledger", rows)
         if status == "published" and result is not None:
             con.execute(
                 "insert into pointer_history values (?, ?, ?, 'publish')",
@@ -143,6 +140,9 @@ def built(home: Home, settings: Settings, progress: Progress | None = None) -> B
         counts: dict[int, tuple[int, int]] = {}
         con = warehouse.connect(partial, settings)
         try:
+            # one transaction for the whole build: no commit (and fsync) per statement, and a
+            # build that dies leaves nothing half-written behind in its own file either
+            con.execute("begin transaction")
             warehouse.create_raw_schema(con)
 
             def on_file(entry: ingest.LoadedFile, n: int, total: int) -> None:
@@ -161,6 +161,7 @@ def built(home: Home, settings: Settings, progress: Progress | None = None) -> B
                 raise warehouse.BuildError("rows lost — " + "; ".join(lines))
             counts = warehouse.file_counts(con)
             by_reason = warehouse.quarantine_by_reason(con)
+            con.execute("commit")
             con.execute("checkpoint")
             con.close()
             final = home.build_path(build_id)

@@ -30,6 +30,11 @@ mappings_app = typer.Typer(no_args_is_help=True, help="Check source mapping file
 convert_app = typer.Typer(
     no_args_is_help=True, help="Reshape real public datasets into import kinds."
 )
+simulate_app = typer.Typer(
+    help="Write a synthetic portfolio: sources into raw/, truth into truth/.",
+    invoke_without_command=True,
+)
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(convert_app, name="convert")
 
@@ -179,6 +184,73 @@ def builds(ctx: typer.Context) -> None:
     out.print("* current · - no longer on disk")
 
 
+def _step_progress(description: str):
+    """A progress bar for (name, done, total) callbacks, and the callback."""
+    bar = _progress()
+    task = bar.add_task(description, total=None)
+
+    def on_progress(name: str, done: int, total: int) -> None:
+        bar.update(task, total=total, completed=done, description=f"{description} {name}"[:28])
+
+    return bar, on_progress
+
+
+@simulate_app.callback()
+def simulate(
+    ctx: typer.Context,
+    cases: Annotated[int | None, typer.Option(help="Cases (default: demo.cases).")] = None,
+    months: Annotated[
+        int | None, typer.Option(help="Months of history (default: demo.months).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: demo.seed).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a non-empty raw/.")] = False,
+) -> None:
+    """Write a synthetic portfolio: sources into raw/, truth into truth/."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipelines.simulate import simulated
+
+    settings = _settings(ctx)
+    bar, on_progress = _step_progress("simulate")
+    n_cases = cases or int(settings.get("demo.cases"))
+    with bar:
+        summary = simulated(
+            _home(ctx),
+            settings,
+            n_cases,
+            months or int(settings.get("demo.months")),
+            settings.get("demo.seed") if seed is None else seed,
+            force,
+            on_progress,
+        )
+    _print_simulation(summary, n_cases, _home(ctx))
+
+
+def _print_simulation(summary: dict, cases: int, home) -> None:
+    rows = summary.get("rows", {})
+    out.print(
+        f"simulated {cases:,} cases: {summary.get('files', 0):,} files, "
+        f"{sum(rows.values()):,} rows in {summary.get('seconds', 0):.1f} s → {home.raw}"
+    )
+    if rows:
+        out.print("rows by kind: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    out.print(f"truth (latent traits, planted violations) → {home.truth}")
+
+
+@simulate_app.command("truth")
+def simulate_truth(ctx: typer.Context) -> None:
+    """Monte Carlo truth of every action in the evaluation weeks (minutes; outside the demo)."""
+    from pipelines.simulate import truth_computed
+
+    bar, on_progress = _step_progress("truth")
+    with bar:
+        summary = truth_computed(_home(ctx), _settings(ctx), on_progress)
+    out.print(f"truth written to {_home(ctx).truth} in {summary.get('seconds', 0):.0f} s")
+    for key, value in summary.items():
+        if key != "seconds":
+            out.print(f"  {key}: {value}")
+
+
 @mappings_app.command("check")
 def mappings_check(ctx: typer.Context) -> None:
     """Validate every source's mapping.toml against its files (no build)."""
@@ -298,11 +370,21 @@ def main() -> None:
     from pipelines.home import HomeError
     from pipelines.ingest import IngestError
     from pipelines.mappings.loader import MappingError
+    from pipelines.simulate import SimulationError
     from pipelines.warehouse import BuildError
 
+    user_errors = (
+        UserError,
+        HomeError,
+        IngestError,
+        MappingError,
+        SettingsError,
+        BuildError,
+        SimulationError,
+    )
     try:
         app(standalone_mode=False)
-    except (UserError, HomeError, IngestError, MappingError, SettingsError, BuildError) as exc:
+    except user_errors as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err.print(f"error: {line}", soft_wrap=True)
         sys.exit(1)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.kinds import KINDS, ImportKind
 from pipelines.mappings.loader import FileSpec, Mapping, MappingError, load_mapping, source_dirs
 from pipelines.settings import Settings
@@ -234,59 +236,104 @@ def _select_list(header: tuple[str, ...], spec: FileSpec, import_kind: ImportKin
     return exprs
 
 
-def loaded_rows(
-    con, file_id: int, read_path: Path, check: FileCheck, spec: FileSpec
-) -> tuple[int, int]:
-    """Insert one file's records into ``raw.<kind>``; return (records, reader rejects)."""
+@dataclass(frozen=True)
+class Pending:
+    """A checked file waiting to be loaded."""
+
+    file_id: int
+    spec: FileSpec
+    read_path: Path
+    check: FileCheck
+
+
+def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
+    """Insert the records of files sharing one mapping entry and one header into ``raw.<kind>``
+    with a single ``read_csv`` call; return ``{file_id: (records, reader rejects)}``.
+
+    Accepted row ``k`` of a file (0-based, file order) is record ``k + 1 + (rejected records
+    before it)``; rejected records keep the line number the reader gives them.
+    """
+    first = group[0]
+    spec, header = first.spec, first.check.header
     import_kind = KINDS[spec.kind]
-    width = len(check.header)
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    rejects, scans = f"_rejects_{file_id}", f"_scans_{file_id}"
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    paths = "[" + ", ".join(_sql_literal(p.read_path.as_posix()) for p in group) + "]"
+    con.execute("create or replace temp table _paths (path varchar, file_id integer)")
+    con.executemany(
+        "insert into _paths values (?, ?)", [[p.read_path.as_posix(), p.file_id] for p in group]
+    )
     con.execute(
         f"""
         create or replace temp table _load as
         select * from read_csv(
-          {_sql_literal(read_path.as_posix())}, header = true, all_varchar = true,
+          {paths}, header = true, all_varchar = true, filename = '_path',
           delim = {_sql_literal(spec.dialect.delimiter)}, quote = '"', escape = '"',
-          columns = {columns}, auto_detect = false, strict_mode = true,
+          columns = {columns}, auto_detect = false, strict_mode = true, union_by_name = false,
           ignore_errors = true, store_rejects = true,
-          rejects_table = '{rejects}', rejects_scan = '{scans}'
+          rejects_table = '_rejects', rejects_scan = '_scans'
         )
         """
     )
-    rejected = [
-        r[0] for r in con.execute(f"select distinct line - 1 from {rejects} order by 1").fetchall()
-    ]
-    # accepted row k (0-based, file order) is record k + 1 + (rejected records before it)
-    offsets = [(0, 0)] + [(r - 1 - i, i + 1) for i, r in enumerate(rejected)]
-    con.execute("create or replace temp table _offsets (from_k bigint, add_rows bigint)")
-    con.executemany("insert into _offsets values (?, ?)", offsets)
-    select = ",\n".join(_select_list(check.header, spec, import_kind))
+    con.execute(
+        """
+        create or replace temp table _rejected as
+        select p.file_id, e.line - 1 as source_row,
+               lower(replace(arg_min(e.error_type, e.error_type)::varchar, ' ', '_')) as reason,
+               arg_min(e.csv_line, e.error_type) as raw_line
+        from _rejects e
+        join _scans s using (scan_id, file_id)
+        join _paths p on p.path = s.file_path
+        group by all
+        """
+    )
+    select = ",\n".join(_select_list(header, spec, import_kind))
     names = ", ".join(import_kind.column_names)
     con.execute(
         f"""
         insert into raw.{spec.kind}
           (file_id, source_row, {names}, extra, reader_error, raw_line)
-        with loaded as (select rowid as k, * from _load),
-        offsets as (select from_k, max(add_rows) as add_rows from _offsets group by from_k)
-        select {file_id}, loaded.k + 1 + offsets.add_rows, {select}, null, null
-        from loaded asof join offsets on loaded.k >= offsets.from_k
+        with loaded as (
+          select p.file_id, row_number() over (partition by l._path order by l.rowid) - 1 as k, l.*
+          from (select rowid, * from _load) l join _paths p on p.path = l._path
+        ),
+        ranked as (
+          select file_id, source_row,
+                 row_number() over (partition by file_id order by source_row) as i
+          from _rejected
+        ),
+        offsets as (
+          select file_id, 0::bigint as from_k, 0::bigint as add_rows
+          from _paths
+          union all
+          select file_id, source_row - i as from_k, i as add_rows from ranked
+        ),
+        offsets_dedup as (
+          select file_id, from_k, max(add_rows) as add_rows from offsets group by all
+        )
+        select loaded.file_id, loaded.k + 1 + o.add_rows, {select}, null, null
+        from loaded asof join offsets_dedup o
+          on loaded.file_id = o.file_id and loaded.k >= o.from_k
         """
     )
     con.execute(
         f"""
         insert into raw.{spec.kind} (file_id, source_row, reader_error, raw_line)
-        select {file_id}, line - 1,
-               lower(replace(arg_min(error_type, error_type)::varchar, ' ', '_')),
-               arg_min(csv_line, error_type)
-        from {rejects} group by line
+        select file_id, source_row, reason, raw_line from _rejected
         """
     )
-    accepted = con.execute("select count(*) from _load").fetchall()[0][0]
-    con.execute(f"drop table if exists {rejects}")
-    con.execute(f"drop table if exists {scans}")
-    con.execute("drop table if exists _load")
-    return accepted + len(rejected), len(rejected)
+    counts = con.execute(
+        """
+        with accepted as (select _path as path, count(*) as n from _load group by 1),
+        rejected as (select file_id, count(*) as n from _rejected group by 1)
+        select p.file_id, coalesce(a.n, 0) + coalesce(r.n, 0), coalesce(r.n, 0)
+        from _paths p
+        left join accepted a using (path)
+        left join rejected r using (file_id)
+        """
+    ).fetchall()
+    for table in ("_rejects", "_scans", "_rejected", "_load", "_paths"):
+        con.execute(f"drop table if exists {table}")
+    return {file_id: (records, rejects) for file_id, records, rejects in counts}
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -333,43 +380,40 @@ def planned_files(
     return planned, problems
 
 
-def _record_file(
-    con,
-    file_id: int,
-    mapping: Mapping,
-    spec: FileSpec,
-    rel: str,
-    check: FileCheck,
-    received: date,
-    rows: int,
-) -> None:
+def _file_row(
+    file_id: int, mapping: Mapping, spec: FileSpec, rel: str, check: FileCheck, received: date
+) -> dict:
     d = spec.dialect
-    con.execute(
-        "insert into raw.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            file_id,
-            mapping.source,
-            spec.kind,
-            rel,
-            check.sha256,
-            received,
-            rows,
-            d.delimiter,
-            d.encoding,
-            d.decimal_mark,
-            d.thousands_sep,
-            d.date_format,
-            d.datetime_format,
-            d.timezone,
-            d.phone_region,
-            d.currency,
-        ],
-    )
-    for column, value_map in spec.values.items():
-        con.executemany(
-            "insert into raw.value_maps values (?, ?, ?, ?)",
-            [[file_id, column, k, v] for k, v in value_map.items()],
-        )
+    return {
+        "file_id": file_id,
+        "source": mapping.source,
+        "kind": spec.kind,
+        "source_file": rel,
+        "file_sha256": check.sha256,
+        "received_date": received,
+        "rows": 0,
+        "delimiter": d.delimiter,
+        "encoding": d.encoding,
+        "decimal_mark": d.decimal_mark,
+        "thousands_sep": d.thousands_sep,
+        "date_format": d.date_format,
+        "datetime_format": d.datetime_format,
+        "timezone": d.timezone,
+        "phone_region": d.phone_region,
+        "currency": d.currency,
+    }
+
+
+def insert_rows(con, table: str, rows: list[dict]) -> None:
+    """Insert dictionaries in one statement (``executemany`` is slow in DuckDB)."""
+    if not rows:
+        return
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    con.register("_rows", frame)
+    try:
+        con.execute(f"insert into {table} by name select * from _rows")
+    finally:
+        con.unregister("_rows")
 
 
 def ingested(
@@ -382,17 +426,21 @@ def ingested(
 ) -> IngestReport:
     """Load every file under ``<root>/raw`` into the ``raw`` schema of ``con``.
 
-    A file whose bytes were already loaded (same sha256 under another name) is skipped and
-    reported as ``duplicate_file``. Whole-file problems are collected over all files and raised
-    together as one ``IngestError`` (one line per file) before anything is published.
+    Every file is checked first (whole-file problems are collected over all files and raised
+    together as one ``IngestError``, one line per file, before anything is loaded); a file whose
+    bytes were already seen (same sha256 under another name) is skipped and reported as
+    ``duplicate_file``; files sharing a mapping entry and a header are then read together.
     """
     raw_dir = root / "raw"
     planned, problems = planned_files(raw_dir, root, settings)
     wanted = set(only) if only else None
     report = IngestReport()
     seen: dict[str, str] = {}
-    file_id = 0
+    pending: list[Pending] = []
+    entries: dict[int, LoadedFile] = {}
+    file_rows: list[dict] = []
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    total = len(planned)
     for n, (mapping, spec, path, received) in enumerate(planned, start=1):
         if wanted is not None and spec.kind not in wanted:
             continue
@@ -418,31 +466,47 @@ def ingested(
                 message=f"same bytes as {seen[check.sha256]}",
             )
             report.files.append(entry)
+            if check.utf8_path is not None:
+                check.utf8_path.unlink(missing_ok=True)
             if on_file:
-                on_file(entry, n, len(planned))
+                on_file(entry, n, total)
             continue
         seen[check.sha256] = rel
-        file_id += 1
-        read_path = check.utf8_path or path
-        rows, rejects = loaded_rows(con, file_id, read_path, check, spec)
-        if check.utf8_path is not None:
-            check.utf8_path.unlink(missing_ok=True)
-        _record_file(con, file_id, mapping, spec, rel, check, received, rows)
-        entry = LoadedFile(
-            mapping.source,
-            spec.kind,
-            rel,
-            check.sha256,
-            check.bytes,
-            received,
-            "loaded",
-            file_id,
-            rows,
-            rejects,
+        file_id = len(pending) + 1
+        pending.append(Pending(file_id, spec, check.utf8_path or path, check))
+        file_rows.append(_file_row(file_id, mapping, spec, rel, check, received))
+        entries[file_id] = LoadedFile(
+            mapping.source, spec.kind, rel, check.sha256, check.bytes, received, "loaded", file_id
         )
-        report.files.append(entry)
+        report.files.append(entries[file_id])
         if on_file:
-            on_file(entry, n, len(planned))
+            on_file(entries[file_id], n, total)
     if problems:
+        for item in pending:
+            if item.check.utf8_path is not None:
+                item.check.utf8_path.unlink(missing_ok=True)
         raise IngestError("\n".join(problems))
+    groups: dict[tuple, list[Pending]] = {}
+    for item in pending:
+        key = (str(item.spec), tuple(h.lower() for h in item.check.header))
+        groups.setdefault(key, []).append(item)
+    for group in groups.values():
+        for file_id, (records, rejects) in loaded_group(con, group).items():
+            entries[file_id].raw_rows, entries[file_id].reader_rejects = records, rejects
+        for item in group:
+            if item.check.utf8_path is not None:
+                item.check.utf8_path.unlink(missing_ok=True)
+    for row in file_rows:
+        row["rows"] = entries[row["file_id"]].raw_rows
+    insert_rows(con, "raw.files", file_rows)
+    insert_rows(
+        con,
+        "raw.value_maps",
+        [
+            {"file_id": r["file_id"], "column_name": c, "from_value": k, "to_value": v}
+            for r, item in zip(file_rows, pending, strict=True)
+            for c, value_map in item.spec.values.items()
+            for k, v in value_map.items()
+        ],
+    )
     return report

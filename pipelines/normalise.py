@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -241,11 +242,149 @@ def _sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _desc_sql(desc: _Desc) -> str:
+    if desc.pattern is None:
+        return "false"
+    match = f"regexp_full_match(nsn, {_sql_literal(desc.pattern.pattern)})"
+    if desc.lengths:
+        return f"(length(nsn) in ({', '.join(str(n) for n in desc.lengths)}) and {match})"
+    return match
+
+
+def _any_sql(descs: Iterable[_Desc]) -> str:
+    """Whether ``nsn`` matches any of ``descs``: one regular expression per set of lengths."""
+    by_lengths: dict[tuple[int, ...], list[str]] = {}
+    for desc in descs:
+        if desc.pattern is not None:
+            by_lengths.setdefault(desc.lengths, []).append(desc.pattern.pattern)
+    tests = [
+        _desc_sql(_Desc(re.compile("|".join(f"(?:{p})" for p in patterns)), lengths))
+        for lengths, patterns in by_lengths.items()
+    ]
+    return " or ".join(tests) or "false"
+
+
+def _line_sql(region: str) -> str:
+    """``_Rules.classify`` as a SQL expression over ``nsn``."""
+    rules = _rules(region)
+    special = _any_sql(rules.special)
+    if rules.same_fixed_and_mobile:
+        fixed, mobile = "'other'", ""
+    else:
+        fixed = f"case when {_desc_sql(rules.mobile)} then 'other' else 'fixed' end"
+        mobile = f" when {_desc_sql(rules.mobile)} then 'mobile'"
+    return (
+        f"case when not {_desc_sql(rules.general)} then null"
+        f" when {special} then 'other'"
+        f" when {_desc_sql(rules.fixed)} then {fixed}{mobile} end"
+    )
+
+
+def _valid_sql(region: str) -> str:
+    """Whether ``nsn`` is valid in ``region`` (some type matches), as a SQL expression."""
+    rules = _rules(region)
+    return (
+        f"({_desc_sql(rules.general)}"
+        f" and ({_any_sql((*rules.special, rules.fixed, rules.mobile))}))"
+    )
+
+
+def _plan_country_codes() -> dict[str, tuple[str, ...]]:
+    codes: dict[str, tuple[str, ...]] = {}
+    for region in ("FR", *OVERSEAS_REGIONS):
+        code = _rules(region).country_code
+        codes.setdefault(str(code), phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code])
+    return codes
+
+
+def _country_code_choice_sql() -> str:
+    """``_french_plan_region`` as a SQL CASE over ``nsn`` giving the country code."""
+    steps: list[tuple[str | None, str]] = []
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for prefix, regions in DOM_PREFIXES.items():
+        groups.setdefault(regions, []).append(prefix)
+    for regions, prefixes in groups.items():
+        test = " or ".join(
+            f"left(nsn, {len(p)}) = {_sql_literal(p)}" for p in sorted(prefixes, key=len)
+        )
+        steps += [(f"({test})", str(_rules(region).country_code)) for region in regions]
+    steps += [(None, str(_rules(region).country_code)) for region in ("FR", *OVERSEAS_REGIONS)]
+    whens: list[str] = []
+    done: set[tuple[str | None, str]] = set()
+    for test, code in steps:
+        if (test, code) in done or (None, code) in done:
+            continue
+        done.add((test, code))
+        condition = f"_phone_valid_{code}(nsn)"
+        whens.append(f"when {test + ' and ' if test else ''}{condition} then {_sql_literal(code)}")
+    return "case " + " ".join(whens) + " end"
+
+
+def phone_macros_sql() -> str:
+    """SQL macros doing what ``e164`` and ``phone_type`` do for numbers of the French plan, from
+    the same phonenumbers patterns, and calling the Python functions for any other number.
+
+    A macro's argument is copied wherever the body names it, so the bodies bind computed values
+    once through ``list_transform([value], lambda x: …)[1]``."""
+    french = ", ".join(_sql_literal(r) for r in sorted(FRENCH_REGIONS))
+    codes = _plan_country_codes()
+    statements = [
+        f"create or replace macro _phone_line_{region.lower()}(nsn) as ({_line_sql(region)});"
+        for region in ("FR", *OVERSEAS_REGIONS)
+    ]
+    statements += [
+        f"create or replace macro _phone_valid_{code}(nsn) as ("
+        + " or ".join(_valid_sql(r) for r in regions)
+        + ");"
+        for code, regions in codes.items()
+    ]
+    by_code = " ".join(
+        f"when {_sql_literal(code)} then coalesce("
+        + ", ".join(f"_phone_line_{r.lower()}(nsn)" for r in regions)
+        + ")"
+        for code, regions in codes.items()
+    )
+    valid_by_code = " ".join(
+        f"when {_sql_literal(code)} then _phone_valid_{code}(nsn)" for code in codes
+    )
+    statements += [
+        f"create or replace macro phone_plan_line(cc, nsn) as (case cc {by_code} end);",
+        f"create or replace macro phone_plan_valid(cc, nsn) as (case cc {valid_by_code} end);",
+        f"create or replace macro phone_plan_cc(nsn) as ({_country_code_choice_sql()});",
+        "create or replace macro phone_compact(txt) as regexp_replace(regexp_replace("
+        "regexp_replace(txt, '\\(\\s*0\\s*\\)', '', 'g'), "
+        "'[\\s.\\-/()\\x{00A0}\\x{202F}]', '', 'g'), '^00', '+');",
+        "create or replace macro phone_plan_nsn(c, region) as (case"
+        " when regexp_full_match(c, '\\+33[1-9][0-9]{8}') then right(c, 9)"
+        f" when coalesce(nullif(upper(trim(region)), ''), 'FR') in ({french})"
+        " and regexp_full_match(c, '(33|0)[1-9][0-9]{8}') then right(c, 9) end);",
+        "create or replace macro e164(txt, region) as (case"
+        " when phone_plan_nsn(phone_compact(txt), region) is not null"
+        " then list_transform([phone_plan_nsn(phone_compact(txt), region)],"
+        " lambda nsn: '+' || phone_plan_cc(nsn) || nsn)[1]"
+        " when regexp_full_match(phone_compact(txt), '\\+(262|590|594|596)[1-9][0-9]{8}')"
+        " then list_transform([phone_compact(txt)],"
+        " lambda c: case when phone_plan_valid(c[2:4], c[5:]) then c end)[1]"
+        " else py_e164(txt, region) end);",
+        "create or replace macro phone_type(number) as (case"
+        " when regexp_full_match(number, '\\+(33|262|590|594|596)[1-9][0-9]{8}')"
+        " then list_transform([number], lambda n: phone_plan_line("
+        "regexp_extract(n, '^\\+(33|262|590|594|596)', 1), right(n, 9)))[1]"
+        " else py_phone_type(number) end);",
+    ]
+    return "\n".join(statements)
+
+
 def register(con, settings: Settings) -> None:
-    """Register the phone functions and the settings-default macros on ``con`` (idempotent)."""
+    """Register the phone functions and the settings-default macros on ``con`` (idempotent).
+
+    ``e164`` and ``phone_type`` are SQL macros (``phone_macros_sql``) that handle numbers of the
+    French plan in DuckDB and pass any other number to the Python UDFs ``py_e164`` and
+    ``py_phone_type``.
+    """
     functions = (
-        ("e164", _e164_arrow, ["VARCHAR", "VARCHAR"]),
-        ("phone_type", _phone_type_arrow, ["VARCHAR"]),
+        ("py_e164", _e164_arrow, ["VARCHAR", "VARCHAR"]),
+        ("py_phone_type", _phone_type_arrow, ["VARCHAR"]),
     )
     for name, function, parameters in functions:
         with contextlib.suppress(duckdb.InvalidInputException):  # not registered yet
@@ -254,6 +393,7 @@ def register(con, settings: Settings) -> None:
         con.create_function(
             name, function, parameters, "VARCHAR", type="arrow", null_handling="special"
         )
+    con.execute(phone_macros_sql())
     defaults = {
         "default_currency": settings.get("build.default_currency", "EUR"),
         "default_timezone": settings.get("build.default_timezone", "Europe/Paris"),

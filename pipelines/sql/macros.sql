@@ -149,23 +149,41 @@ create or replace macro _canon_cents(canon) as list_transform(
     end
 )[1];
 
--- plain amounts (-1234,56 / 1234.5 / 12), the common case, skip the general parser
-create or replace macro _simple_number(t, decimal_mark) as (
+-- Fast path for the common shapes (-1234,56 / 1 234,56 / 1.234,56 / 1234.5 / 12): the file's
+-- thousands separator and no-break spaces become spaces, then one constant pattern decides.
+create or replace macro _spaced(t, thousands_sep) as translate(
+    case when coalesce(thousands_sep, '') in ('', ' ') then t else replace(t, thousands_sep, ' ') end,
+    chr(160) || chr(8239),
+    '  '
+);
+create or replace macro _simple_number(t, decimal_mark, thousands_sep) as (
     case
-        when coalesce(decimal_mark, '.') = ',' then regexp_full_match(t, '-?[0-9]{1,13}(,[0-9]*)?')
-        else regexp_full_match(t, '-?[0-9]{1,13}(\.[0-9]*)?')
+        when coalesce(decimal_mark, '.') = ','
+            then regexp_full_match(
+                _spaced(t, thousands_sep),
+                '-?([0-9]{1,13}|[0-9]{1,3}( [0-9]{3}){1,4})(,[0-9]*)?'
+            )
+        else regexp_full_match(
+            _spaced(t, thousands_sep),
+            '-?([0-9]{1,13}|[0-9]{1,3}( [0-9]{3}){1,4})(\.[0-9]*)?'
+        )
     end
 );
+-- the fast path's decimals without trailing zeros, and its value as decimal text
 create or replace macro _simple_decimals(t) as
     length(rtrim(regexp_extract(t, '[.,]([0-9]*)$', 1), '0'));
+create or replace macro _simple_text(t, thousands_sep) as
+    replace(replace(_spaced(t, thousands_sep), ' ', ''), ',', '.');
 
 -- money -> bigint cents, NULL when empty, unparseable or not exact to the cent
 create or replace macro parse_cents(txt, decimal_mark, thousands_sep) as (
     case
-        when _simple_number(clean_text(txt), decimal_mark)
+        when _simple_number(clean_text(txt), decimal_mark, thousands_sep)
             then case
-                when _simple_decimals(clean_text(txt)) <= 2
-                    then (replace(clean_text(txt), ',', '.')::decimal(18, 2) * 100)::bigint
+                when _simple_decimals(_spaced(clean_text(txt), thousands_sep)) <= 2
+                    then (
+                        _simple_text(clean_text(txt), thousands_sep)::decimal(18, 2) * 100
+                    )::bigint
             end
         else _canon_cents(money_canon(txt, decimal_mark, thousands_sep))
     end
@@ -177,8 +195,11 @@ create or replace macro parse_cents(txt, decimal_mark, thousands_sep) as (
 create or replace macro money_error(txt, decimal_mark, thousands_sep) as (
     case
         when clean_text(txt) is null then null
-        when _simple_number(clean_text(txt), decimal_mark)
-            then case when _simple_decimals(clean_text(txt)) > 2 then 'inexact_amount' end
+        when _simple_number(clean_text(txt), decimal_mark, thousands_sep)
+            then case
+                when _simple_decimals(_spaced(clean_text(txt), thousands_sep)) > 2
+                    then 'inexact_amount'
+            end
         else list_transform(
             [money_canon(txt, decimal_mark, thousands_sep)],
             lambda c: case
@@ -193,8 +214,8 @@ create or replace macro money_error(txt, decimal_mark, thousands_sep) as (
 -- a number with the file's decimal mark and thousands separator -> double, or NULL
 create or replace macro parse_float(txt, decimal_mark, thousands_sep) as (
     case
-        when _simple_number(clean_text(txt), decimal_mark)
-            then replace(clean_text(txt), ',', '.')::double
+        when _simple_number(clean_text(txt), decimal_mark, thousands_sep)
+            then _simple_text(clean_text(txt), thousands_sep)::double
         else try_cast(number_canon(txt, decimal_mark, thousands_sep) as double)
     end
 );
@@ -328,24 +349,27 @@ create or replace macro local_date(ts_utc, tz) as timezone(tz, timezone('UTC', t
 -- weeks and months -------------------------------------------------------------------------------
 
 -- '2026-W05', '2026W05', '2026-w5' -> '2026-W05'; NULL unless week 1..53 exists in that year
-create or replace macro parse_iso_week(txt) as list_transform(
-    [regexp_extract(clean_text(txt), '^([0-9]{4})-?[wW]([0-9]{1,2})$', ['y', 'w'])],
-    lambda p: case
-        when try_cast(p.y as integer) is null then null
-        when try_cast(p.w as integer) between 1 and week(make_date(p.y::integer, 12, 28))
-            then p.y || '-W' || lpad(p.w::integer::varchar, 2, '0')
+create or replace macro _iso_week_part(txt, part) as
+    regexp_extract(clean_text(txt), '^([0-9]{4})-?[wW]([0-9]{1,2})$', part);
+create or replace macro parse_iso_week(txt) as (
+    case
+        when _iso_week_part(txt, 1) = '' then null
+        when _iso_week_part(txt, 2)::integer
+            between 1 and week(make_date(_iso_week_part(txt, 1)::integer, 12, 28))
+            then _iso_week_part(txt, 1) || '-W' || lpad(_iso_week_part(txt, 2), 2, '0')
     end
-)[1];
+);
 
 -- 'YYYY-MM', 'YYYY/MM', 'YYYYMM', 'MM/YYYY', or any date in the file's date format -> first
 -- day of the month, or NULL
-create or replace macro parse_month(txt, date_fmt) as list_transform(
-    [clean_text(txt)],
-    lambda t: coalesce(
-        _plausible(try_strptime(t, '%Y-%m')),
-        _plausible(try_strptime(t, '%Y/%m')),
-        _plausible(try_strptime(t, '%m/%Y')),
-        case when length(t) = 6 then _plausible(try_strptime(t, '%Y%m')) end,
-        date_trunc('month', parse_date(t, date_fmt))
-    )::date
-)[1];
+create or replace macro parse_month(txt, date_fmt) as coalesce(
+    _plausible(
+        coalesce(
+            try_strptime(clean_text(txt), '%Y-%m'),
+            try_strptime(clean_text(txt), '%Y/%m'),
+            try_strptime(clean_text(txt), '%m/%Y'),
+            case when length(clean_text(txt)) = 6 then try_strptime(clean_text(txt), '%Y%m') end
+        )
+    )::date,
+    date_trunc('month', parse_date(txt, date_fmt))::date
+);

@@ -928,6 +928,7 @@ EVENT_TABLES = (
     "decisions",
     "promises",
     "payment_plans",
+    "plan_instalments",
     "disputes",
     "complaints",
     "debtor_events",

@@ -11,24 +11,29 @@ statuses as (
     select * from staging.account_status
 ),
 
+cases as (
+    select creditor_ref, case_ref, case_id, creditor_id from core.cases
+),
+
 final as (
     select
-        md5(creditor_ref || '|' || case_ref || '|' || strftime(status_month, '%Y-%m'))
+        md5(s.creditor_ref || '|' || s.case_ref || '|' || strftime(s.status_month, '%Y-%m'))
             as account_status_id,
-        md5(creditor_ref || '|' || case_ref) as case_id,
-        md5(creditor_ref) as creditor_id,
-        creditor_ref,
-        case_ref,
-        status_month,
-        last_day(status_month) as statement_date,
-        status_code,
-        balance_cents,
-        paid_amount_cents,
-        currency,
-        received_date,
-        source_file,
-        source_row
-    from statuses
+        coalesce(c.case_id, md5(s.creditor_ref || '|' || s.case_ref)) as case_id,
+        coalesce(c.creditor_id, md5(s.creditor_ref)) as creditor_id,
+        s.creditor_ref,
+        s.case_ref,
+        s.status_month,
+        last_day(s.status_month) as statement_date,
+        s.status_code,
+        s.balance_cents,
+        s.paid_amount_cents,
+        s.currency,
+        s.received_date,
+        s.source_file,
+        s.source_row
+    from statuses as s
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

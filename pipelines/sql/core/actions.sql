@@ -17,14 +17,13 @@ actions as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 typed as (
     select
         *,
         md5(action_ref) as action_id,
-        md5(creditor_ref || '|' || case_ref) as case_id,
         cast(timezone('Europe/Paris', timezone('UTC', action_at)) as date) as action_date,
         coalesce(direction, 'outbound') as direction_or_default
     from actions
@@ -33,7 +32,7 @@ typed as (
 final as (
     select
         a.action_id,
-        a.case_id,
+        coalesce(c.case_id, md5(a.creditor_ref || '|' || a.case_ref)) as case_id,
         c.debtor_id,
         c.creditor_id,
         a.action_ref,
@@ -65,7 +64,7 @@ final as (
         a.source_file,
         a.source_row
     from typed as a
-    left join cases as c using (case_id)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

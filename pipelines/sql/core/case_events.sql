@@ -22,28 +22,33 @@
 with
 
 cases as (
-    select case_id, debtor_id, creditor_id, currency from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 placements as (
     select
-        case_id,
-        placed_date as event_date,
+        i.case_id,
+        c.debtor_id,
+        c.creditor_id,
+        i.placed_date as event_date,
         cast(null as timestamp) as event_at,
-        received_date,
+        i.received_date,
         'placement' as event_type,
-        amount_cents,
-        currency,
-        invoice_ref as ref,
+        i.amount_cents,
+        i.currency,
+        i.invoice_ref as ref,
         cast(null as varchar) as detail,
-        source_file,
-        source_row
-    from core.invoices
+        i.source_file,
+        i.source_row
+    from core.invoices as i
+    inner join cases as c using (case_id)
 ),
 
 payments as (
     select
         case_id,
+        debtor_id,
+        creditor_id,
         paid_date,
         paid_at,
         received_date,
@@ -60,6 +65,8 @@ payments as (
 actions as (
     select
         case_id,
+        debtor_id,
+        creditor_id,
         action_date,
         action_at,
         received_date,
@@ -76,6 +83,8 @@ actions as (
 promises as (
     select
         case_id,
+        debtor_id,
+        creditor_id,
         made_date,
         cast(null as timestamp),
         received_date,
@@ -91,71 +100,85 @@ promises as (
 
 plan_events as (
     select
-        md5(creditor_ref || '|' || case_ref),
-        event_date,
+        c.case_id,
+        c.debtor_id,
+        c.creditor_id,
+        e.event_date,
         cast(null as timestamp),
-        received_date,
-        'plan_' || event,
-        case when event = 'agreed' then plan_amount_cents end,
-        currency,
-        plan_ref,
+        e.received_date,
+        'plan_' || e.event,
+        case when e.event = 'agreed' then e.plan_amount_cents end,
+        e.currency,
+        e.plan_ref,
         cast(null as varchar),
-        source_file,
-        source_row
-    from staging.plans
+        e.source_file,
+        e.source_row
+    from staging.plans as e
+    inner join cases as c using (creditor_ref, case_ref)
 ),
 
 dispute_events as (
     select
-        md5(creditor_ref || '|' || case_ref),
-        event_date,
+        c.case_id,
+        c.debtor_id,
+        c.creditor_id,
+        e.event_date,
         cast(null as timestamp),
-        received_date,
-        'dispute_' || event,
+        e.received_date,
+        'dispute_' || e.event,
         cast(null as bigint),
         cast(null as varchar),
-        dispute_ref,
-        case when event = 'resolved' then resolution else reason end,
-        source_file,
-        source_row
-    from staging.disputes
+        e.dispute_ref,
+        case when e.event = 'resolved' then e.resolution else e.reason end,
+        e.source_file,
+        e.source_row
+    from staging.disputes as e
+    inner join cases as c using (creditor_ref, case_ref)
 ),
 
 complaint_events as (
     select
-        md5(creditor_ref || '|' || case_ref),
-        event_date,
+        c.case_id,
+        c.debtor_id,
+        c.creditor_id,
+        e.event_date,
         cast(null as timestamp),
-        received_date,
-        'complaint_' || event,
+        e.received_date,
+        'complaint_' || e.event,
         cast(null as bigint),
         cast(null as varchar),
-        complaint_ref,
-        channel,
-        source_file,
-        source_row
-    from staging.complaints
+        e.complaint_ref,
+        e.channel,
+        e.source_file,
+        e.source_row
+    from staging.complaints as e
+    inner join cases as c using (creditor_ref, case_ref)
 ),
 
 updates as (
     select
-        md5(creditor_ref || '|' || case_ref),
-        update_date,
+        c.case_id,
+        c.debtor_id,
+        c.creditor_id,
+        e.update_date,
         cast(null as timestamp),
-        received_date,
-        update_type,
-        case when update_type = 'amount_correction' then amount_cents end,
-        case when update_type = 'amount_correction' then currency end,
-        update_ref,
-        invoice_ref,
-        source_file,
-        source_row
-    from staging.case_updates
+        e.received_date,
+        e.update_type,
+        case when e.update_type = 'amount_correction' then e.amount_cents end,
+        case when e.update_type = 'amount_correction' then e.currency end,
+        e.update_ref,
+        e.invoice_ref,
+        e.source_file,
+        e.source_row
+    from staging.case_updates as e
+    inner join cases as c using (creditor_ref, case_ref)
 ),
 
 debtor_events as (
     select
         debtor_cases.case_id,
+        debtor_cases.debtor_id,
+        debtor_cases.creditor_id,
         e.event_date,
         cast(null as timestamp),
         e.received_date,
@@ -167,11 +190,11 @@ debtor_events as (
         e.source_file,
         e.source_row
     from staging.debtor_events as e
-    inner join cases as reported on reported.case_id = md5(e.creditor_ref || '|' || e.case_ref)
+    inner join cases as reported using (creditor_ref, case_ref)
     inner join cases as debtor_cases on debtor_cases.debtor_id = reported.debtor_id
 ),
 
-unioned as (
+final as (
     select * from placements
     union all select * from payments
     union all select * from actions
@@ -181,25 +204,6 @@ unioned as (
     union all select * from complaint_events
     union all select * from updates
     union all select * from debtor_events
-),
-
-final as (
-    select
-        u.case_id,
-        c.debtor_id,
-        c.creditor_id,
-        u.event_date,
-        u.event_at,
-        u.received_date,
-        u.event_type,
-        u.amount_cents,
-        u.currency,
-        u.ref,
-        u.detail,
-        u.source_file,
-        u.source_row
-    from unioned as u
-    inner join cases as c using (case_id)
 )
 
 select * from final

@@ -22,7 +22,8 @@ by_complaint as (
         min(event_date) filter (where event = 'closed') as closed_date,
         min(received_date) filter (where event = 'closed') as closed_received_date,
         coalesce(
-            min(channel) filter (where event = 'opened'), min(channel) filter (where event = 'closed')
+            min(channel) filter (where event = 'opened'),
+            min(channel) filter (where event = 'closed')
         ) as channel,
         coalesce(
             min(reason) filter (where event = 'opened'), min(reason) filter (where event = 'closed')
@@ -35,13 +36,13 @@ by_complaint as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 final as (
     select
         md5(k.complaint_ref) as complaint_id,
-        md5(k.creditor_ref || '|' || k.case_ref) as case_id,
+        coalesce(c.case_id, md5(k.creditor_ref || '|' || k.case_ref)) as case_id,
         c.debtor_id,
         c.creditor_id,
         k.complaint_ref,
@@ -58,7 +59,7 @@ final as (
         k.source_file,
         k.source_row
     from by_complaint as k
-    left join cases as c on c.case_id = md5(k.creditor_ref || '|' || k.case_ref)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

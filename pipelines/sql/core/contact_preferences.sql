@@ -13,7 +13,7 @@ preferences as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 final as (
@@ -34,7 +34,7 @@ final as (
         p.source_file,
         p.source_row
     from preferences as p
-    left join cases as c on c.case_id = md5(p.creditor_ref || '|' || p.case_ref)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

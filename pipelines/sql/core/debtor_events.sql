@@ -20,7 +20,7 @@ event_rows as (
         c.debtor_id,
         c.case_id
     from staging.debtor_events as e
-    inner join core.cases as c on c.case_id = md5(e.creditor_ref || '|' || e.case_ref)
+    inner join core.cases as c using (creditor_ref, case_ref)
 ),
 
 ordered as (

@@ -1,5 +1,6 @@
 -- core.debtors — grain: one row per debtor (person or company), across cases and creditors.
--- key: debtor_id = md5(coalesce('key|' || debtor_key, 'cred|' || creditor_ref || '|' || debtor_ref)).
+-- key: debtor_id =
+--   md5(coalesce('key|' || debtor_key, 'cred|' || creditor_ref || '|' || debtor_ref)).
 --
 -- Identity: a debtor with cases at several creditors is one debtor when the placements carry the
 -- same agency-wide debtor_key (dedup key or SIREN); without a key, a debtor is a creditor's own

@@ -12,7 +12,7 @@ decisions as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 weeks as (
@@ -26,7 +26,7 @@ weeks as (
 final as (
     select
         md5(w.creditor_ref || '|' || w.case_ref || '|' || w.iso_week) as decision_id,
-        md5(w.creditor_ref || '|' || w.case_ref) as case_id,
+        coalesce(c.case_id, md5(w.creditor_ref || '|' || w.case_ref)) as case_id,
         c.debtor_id,
         c.creditor_id,
         w.creditor_ref,
@@ -43,7 +43,7 @@ final as (
         w.source_file,
         w.source_row
     from weeks as w
-    left join cases as c on c.case_id = md5(w.creditor_ref || '|' || w.case_ref)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

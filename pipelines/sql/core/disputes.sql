@@ -25,7 +25,8 @@ by_dispute as (
         min(event_date) filter (where event = 'resolved') as resolved_date,
         min(received_date) filter (where event = 'resolved') as resolved_received_date,
         coalesce(
-            min(reason) filter (where event = 'opened'), min(reason) filter (where event = 'resolved')
+            min(reason) filter (where event = 'opened'),
+            min(reason) filter (where event = 'resolved')
         ) as reason,
         min(resolution) filter (where event = 'resolved') as resolution,
         min(received_date) as received_date,
@@ -36,13 +37,13 @@ by_dispute as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 final as (
     select
         md5(d.dispute_ref) as dispute_id,
-        md5(d.creditor_ref || '|' || d.case_ref) as case_id,
+        coalesce(c.case_id, md5(d.creditor_ref || '|' || d.case_ref)) as case_id,
         c.debtor_id,
         c.creditor_id,
         d.dispute_ref,
@@ -59,7 +60,7 @@ final as (
         d.source_file,
         d.source_row
     from by_dispute as d
-    left join cases as c on c.case_id = md5(d.creditor_ref || '|' || d.case_ref)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

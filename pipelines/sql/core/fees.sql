@@ -12,7 +12,7 @@ fees as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id, debtor_type from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id, debtor_type from core.cases
 ),
 
 titles as (
@@ -42,7 +42,7 @@ final as (
         f.source_file,
         f.source_row
     from fees as f
-    left join cases as c on c.case_id = md5(f.creditor_ref || '|' || f.case_ref)
+    left join cases as c using (creditor_ref, case_ref)
     left join titles as t on t.case_id = c.case_id
 )
 

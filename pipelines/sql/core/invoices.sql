@@ -1,4 +1,5 @@
--- core.invoices — grain: one row per placed invoice, i.e. per (creditor_ref, case_ref, invoice_ref).
+-- core.invoices — grain: one row per placed invoice, i.e. per
+-- (creditor_ref, case_ref, invoice_ref).
 -- key: invoice_id = md5(creditor_ref || '|' || case_ref || '|' || invoice_ref).
 --
 -- amount_cents as placed; corrected_amount_cents adds the amount corrections that name this

@@ -48,13 +48,13 @@ by_plan as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 final as (
     select
         md5(p.plan_ref) as plan_id,
-        md5(p.creditor_ref || '|' || p.case_ref) as case_id,
+        coalesce(c.case_id, md5(p.creditor_ref || '|' || p.case_ref)) as case_id,
         c.debtor_id,
         c.creditor_id,
         p.plan_ref,
@@ -80,7 +80,7 @@ final as (
         p.source_file,
         p.source_row
     from by_plan as p
-    left join cases as c on c.case_id = md5(p.creditor_ref || '|' || p.case_ref)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

@@ -18,7 +18,6 @@ payments as (
     select
         *,
         md5(reported_by || '|' || creditor_ref || '|' || payment_ref) as payment_id,
-        md5(creditor_ref || '|' || case_ref) as case_id,
         cast(timezone('Europe/Paris', timezone('UTC', paid_at)) as date) as paid_date
     from staging.payments
 ),
@@ -67,13 +66,13 @@ reversals_of as (
 ),
 
 cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
 final as (
     select
         p.payment_id,
-        p.case_id,
+        coalesce(c.case_id, md5(p.creditor_ref || '|' || p.case_ref)) as case_id,
         c.debtor_id,
         c.creditor_id,
         p.reported_by,
@@ -98,7 +97,7 @@ final as (
         p.source_row
     from linked as p
     left join reversals_of as r using (payment_id)
-    left join cases as c using (case_id)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

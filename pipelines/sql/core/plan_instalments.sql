@@ -10,7 +10,8 @@
 -- reaches the plan's cumulated amount due through it (paid_date), known from paid_received_date
 -- (the latest received date among the payments counted so far); is_paid_on_time: paid_date <=
 -- due_date. A later reversal does not un-pay an instalment; payments after the plan ended still
--- count (the plan's status says whether it ended).
+-- count (the plan's status says whether it ended). received_date / source_file / source_row are
+-- the plan agreement's (the schedule is known once the agreement is).
 
 with
 
@@ -34,6 +35,9 @@ numbered as (
         instalments,
         first_due_date,
         frequency_days,
+        agreed_received_date,
+        source_file,
+        source_row,
         unnest(range(1, instalments + 1)) as instalment_no
     from plans
 ),
@@ -105,7 +109,10 @@ final as (
         a.currency,
         p.paid_date,
         p.paid_received_date,
-        coalesce(p.paid_date <= a.due_date, false) as is_paid_on_time
+        coalesce(p.paid_date <= a.due_date, false) as is_paid_on_time,
+        a.agreed_received_date as received_date,
+        a.source_file,
+        a.source_row
     from amounts as a
     left join instalment_paid as p using (plan_id, instalment_no)
 )

@@ -10,16 +10,19 @@
 
 with
 
-promises as (
-    select
-        *,
-        md5(promise_ref) as promise_id,
-        md5(creditor_ref || '|' || case_ref) as case_id
-    from staging.promises
+cases as (
+    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
 ),
 
-cases as (
-    select case_id, debtor_id, creditor_id from core.cases
+promises as (
+    select
+        p.*,
+        md5(p.promise_ref) as promise_id,
+        coalesce(c.case_id, md5(p.creditor_ref || '|' || p.case_ref)) as case_id,
+        c.debtor_id,
+        c.creditor_id
+    from staging.promises as p
+    left join cases as c using (creditor_ref, case_ref)
 ),
 
 window_payments as (
@@ -53,8 +56,8 @@ final as (
     select
         pr.promise_id,
         pr.case_id,
-        c.debtor_id,
-        c.creditor_id,
+        pr.debtor_id,
+        pr.creditor_id,
         pr.promise_ref,
         pr.creditor_ref,
         pr.case_ref,
@@ -73,7 +76,6 @@ final as (
         pr.source_row
     from promises as pr
     left join paid as p using (promise_id)
-    left join cases as c using (case_id)
 )
 
 select * from final

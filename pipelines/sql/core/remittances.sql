@@ -13,6 +13,10 @@ remittances as (
     select * from staging.remittances
 ),
 
+cases as (
+    select creditor_ref, case_ref, case_id, creditor_id from core.cases
+),
+
 payments as (
     select payment_id, creditor_ref, case_ref, payment_ref, reported_by, is_reversal, paid_date
     from core.payments
@@ -38,8 +42,8 @@ matched as (
 final as (
     select
         md5(r.creditor_ref || '|' || r.remittance_ref || '|' || r.payment_ref) as remittance_id,
-        md5(r.creditor_ref || '|' || r.case_ref) as case_id,
-        md5(r.creditor_ref) as creditor_id,
+        coalesce(c.case_id, md5(r.creditor_ref || '|' || r.case_ref)) as case_id,
+        coalesce(c.creditor_id, md5(r.creditor_ref)) as creditor_id,
         m.payment_id,
         r.remittance_ref,
         r.creditor_ref,
@@ -55,6 +59,7 @@ final as (
         r.source_row
     from remittances as r
     left join matched as m using (creditor_ref, remittance_ref, payment_ref)
+    left join cases as c using (creditor_ref, case_ref)
 )
 
 select * from final

@@ -113,55 +113,60 @@ payments_by_case as (
 actions_by_case as (
     select
         case_id,
-        count(*) filter (where is_attempt) as attempts,
-        count(*) filter (where is_attempt and channel = 'sms') as sms_attempts,
-        count(*) filter (where is_attempt and channel = 'email') as email_attempts,
-        count(*) filter (where is_attempt and channel = 'call') as call_attempts,
-        count(*) filter (where is_attempt and channel = 'letter') as letter_attempts,
-        count(*) filter (where is_attempt and channel = 'visit') as visit_attempts,
-        count(*) filter (where is_attempt and tone = 'nudge') as nudge_attempts,
-        count(*) filter (where is_attempt and tone = 'formal') as formal_attempts,
-        count(*) filter (where is_attempt and tone = 'notice') as notice_attempts,
-        count(*) filter (where is_attempt and action_date >= cast(as_of as date) - 30)
-            as attempts_30d,
-        count(*) filter (
-            where is_attempt and channel = 'sms' and action_date >= cast(as_of as date) - 30
-        ) as sms_attempts_30d,
-        count(*) filter (
-            where is_attempt and channel = 'email' and action_date >= cast(as_of as date) - 30
-        ) as email_attempts_30d,
-        count(*) filter (
-            where is_attempt and channel = 'call' and action_date >= cast(as_of as date) - 30
-        ) as call_attempts_30d,
-        count(*) filter (
-            where is_attempt and channel = 'letter' and action_date >= cast(as_of as date) - 30
-        ) as letter_attempts_30d,
-        count(*) filter (
-            where is_attempt and channel = 'visit' and action_date >= cast(as_of as date) - 30
-        ) as visit_attempts_30d,
-        count(*) filter (
-            where is_attempt and tone = 'nudge' and action_date >= cast(as_of as date) - 30
-        ) as nudge_attempts_30d,
-        count(*) filter (
-            where is_attempt and tone = 'formal' and action_date >= cast(as_of as date) - 30
-        ) as formal_attempts_30d,
-        count(*) filter (
-            where is_attempt and tone = 'notice' and action_date >= cast(as_of as date) - 30
-        ) as notice_attempts_30d,
-        count(*) filter (where not is_attempt) as inbound_contacts,
-        count(*) filter (where is_right_party_contact) as right_party_contacts,
-        count(*) filter (
-            where is_right_party_contact and action_date >= cast(as_of as date) - 30
-        ) as right_party_contacts_30d,
+        count_if(is_attempt) as attempts,
+        count_if(is_attempt and channel = 'sms') as sms_attempts,
+        count_if(is_attempt and channel = 'email') as email_attempts,
+        count_if(is_attempt and channel = 'call') as call_attempts,
+        count_if(is_attempt and channel = 'letter') as letter_attempts,
+        count_if(is_attempt and channel = 'visit') as visit_attempts,
+        count_if(is_attempt and tone = 'nudge') as nudge_attempts,
+        count_if(is_attempt and tone = 'formal') as formal_attempts,
+        count_if(is_attempt and tone = 'notice') as notice_attempts,
+        count_if(is_attempt and is_recent) as attempts_30d,
+        count_if(is_attempt and is_recent and channel = 'sms') as sms_attempts_30d,
+        count_if(is_attempt and is_recent and channel = 'email') as email_attempts_30d,
+        count_if(is_attempt and is_recent and channel = 'call') as call_attempts_30d,
+        count_if(is_attempt and is_recent and channel = 'letter') as letter_attempts_30d,
+        count_if(is_attempt and is_recent and channel = 'visit') as visit_attempts_30d,
+        count_if(is_attempt and is_recent and tone = 'nudge') as nudge_attempts_30d,
+        count_if(is_attempt and is_recent and tone = 'formal') as formal_attempts_30d,
+        count_if(is_attempt and is_recent and tone = 'notice') as notice_attempts_30d,
+        count_if(not is_attempt) as inbound_contacts,
+        count_if(is_right_party_contact) as right_party_contacts,
+        count_if(is_right_party_contact and is_recent) as right_party_contacts_30d,
         max(action_date) filter (where is_attempt) as last_action_date,
-        max(action_date) filter (where is_right_party_contact) as last_right_party_date,
+        max(action_date) filter (where is_right_party_contact) as last_right_party_date
+    from (
+        select
+            case_id,
+            channel,
+            tone,
+            action_date,
+            is_attempt,
+            is_right_party_contact,
+            action_date >= cast(as_of as date) - 30 as is_recent
+        from core.actions
+        where action_date < cast(as_of as date) and received_date < cast(as_of as date)
+    )
+    group by case_id
+),
+
+-- the few actions that carry a cause or are letters, ordered deterministically (a struct key on
+-- every action would cost more than a second, filtered scan)
+action_firsts as (
+    select
+        case_id,
         arg_max(observed_cause, (action_at, action_id))
             filter (where observed_cause is not null) as latest_observed_cause,
         arg_min(letter_ref, (action_at, action_id))
             filter (where is_attempt and channel = 'letter') as first_letter_ref,
-        min(action_date) filter (where is_attempt and channel = 'letter') as first_letter_date
+        arg_min(action_date, (action_at, action_id))
+            filter (where is_attempt and channel = 'letter') as first_letter_date
     from core.actions
-    where action_date < cast(as_of as date) and received_date < cast(as_of as date)
+    where
+        action_date < cast(as_of as date)
+        and received_date < cast(as_of as date)
+        and (observed_cause is not null or (is_attempt and channel = 'letter'))
     group by case_id
 ),
 
@@ -362,6 +367,16 @@ debtor_events_by_debtor as (
     group by debtor_id
 ),
 
+debtor_cases as (
+    select
+        k.debtor_id,
+        count(*) as debtor_cases,
+        count_if(coalesce(u.last_status_event, 'reopen') = 'reopen') as debtor_open_cases
+    from known_cases as k
+    left join updates_known as u using (case_id)
+    group by k.debtor_id
+),
+
 joined as (
     select
         k.case_id,
@@ -421,8 +436,8 @@ joined as (
         a.last_action_date,
         cast(as_of as date) - a.last_action_date as days_since_last_action,
         a.last_right_party_date,
-        a.first_letter_ref,
-        a.first_letter_date,
+        af.first_letter_ref,
+        af.first_letter_date,
         coalesce(pr.promises_made, 0) as promises_made,
         coalesce(pr.promises_kept, 0) as promises_kept,
         coalesce(pr.promises_broken, 0) as promises_broken,
@@ -442,7 +457,7 @@ joined as (
         coalesce(d.has_open_dispute, false) as has_open_dispute,
         coalesce(c.n_complaints, 0) as n_complaints,
         coalesce(c.has_open_complaint, false) as has_open_complaint,
-        coalesce(a.latest_observed_cause, 'unknown') as observed_cause,
+        coalesce(af.latest_observed_cause, 'unknown') as observed_cause,
         s.last_status_code,
         s.last_status_month,
         case u.last_status_event
@@ -456,13 +471,17 @@ joined as (
         coalesce(de.is_insolvent, false) as is_insolvent,
         coalesce(de.is_deceased, false) as is_deceased,
         coalesce(de.is_represented, false) as is_represented,
-        coalesce(de.is_vulnerable, false) as is_vulnerable
+        coalesce(de.is_vulnerable, false) as is_vulnerable,
+        dc.debtor_cases,
+        dc.debtor_open_cases
     from known_cases as k
+    inner join debtor_cases as dc using (debtor_id)
     inner join core.creditors as cr using (creditor_id)
     left join invoices_known as i using (case_id)
     left join updates_known as u using (case_id)
     left join payments_by_case as p using (case_id)
     left join actions_by_case as a using (case_id)
+    left join action_firsts as af using (case_id)
     left join promises_by_case as pr using (case_id)
     left join plans_by_case as pl using (case_id)
     left join plan_due as pd on pd.plan_id = pl.plan_id
@@ -476,11 +495,10 @@ joined as (
 
 final as (
     select
-        *,
+        * exclude (debtor_cases, debtor_open_cases),
         case_status = 'open' as is_open,
-        count(*) over (partition by debtor_id) as debtor_cases,
-        cast(sum(case when case_status = 'open' then 1 else 0 end) over (partition by debtor_id)
-            as bigint) as debtor_open_cases
+        debtor_cases,
+        debtor_open_cases
     from joined
 )
 

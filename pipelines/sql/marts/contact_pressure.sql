@@ -30,11 +30,11 @@ daily as (
         debtor_id,
         contact_date,
         count(*) as attempts,
-        count(*) filter (where channel = 'sms') as sms_attempts,
-        count(*) filter (where channel = 'email') as email_attempts,
-        count(*) filter (where channel = 'call') as call_attempts,
-        count(*) filter (where channel = 'letter') as letter_attempts,
-        count(*) filter (where channel = 'visit') as visit_attempts,
+        count_if(channel = 'sms') as sms_attempts,
+        count_if(channel = 'email') as email_attempts,
+        count_if(channel = 'call') as call_attempts,
+        count_if(channel = 'letter') as letter_attempts,
+        count_if(channel = 'visit') as visit_attempts,
         count(distinct case_id) as n_cases
     from attempts
     group by debtor_id, contact_date

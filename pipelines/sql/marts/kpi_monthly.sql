@@ -102,9 +102,8 @@ placed as (
         cast(sum(coalesce(cp.collected_to_date_cents, 0)) as bigint)
             as cohort_collected_to_date_cents,
         count(cp.first_payment_date) as cohort_cases_paid_to_date,
-        count(*) filter (
-            where coalesce(cp.collected_to_date_cents, 0) >= c.corrected_amount_cents
-        ) as cohort_cases_paid_in_full_to_date
+        count_if(coalesce(cp.collected_to_date_cents, 0) >= c.corrected_amount_cents)
+            as cohort_cases_paid_in_full_to_date
     from cases as c
     left join case_payments as cp using (case_id)
     group by all
@@ -143,24 +142,40 @@ first_payments as (
     group by all
 ),
 
+case_month_contacts as (
+    select
+        case_id,
+        cast(date_trunc('month', action_date) as date) as month,
+        count_if(is_attempt) as outbound_attempts,
+        count_if(is_attempt and channel = 'sms') as sms_attempts,
+        count_if(is_attempt and channel = 'email') as email_attempts,
+        count_if(is_attempt and channel = 'call') as call_attempts,
+        count_if(is_attempt and channel = 'letter') as letter_attempts,
+        count_if(is_attempt and channel = 'visit') as visit_attempts,
+        count_if(not is_attempt) as inbound_contacts,
+        count_if(is_attempt and channel = 'call' and is_right_party_contact)
+            as right_party_calls,
+        count_if(is_right_party_contact) as right_party_contacts
+    from core.actions
+    group by case_id, month
+),
+
 contacts as (
     select
-        cast(date_trunc('month', a.action_date) as date) as month,
+        a.month,
         c.creditor_id,
         c.currency,
-        count(*) filter (where a.is_attempt) as outbound_attempts,
-        count(*) filter (where a.is_attempt and a.channel = 'sms') as sms_attempts,
-        count(*) filter (where a.is_attempt and a.channel = 'email') as email_attempts,
-        count(*) filter (where a.is_attempt and a.channel = 'call') as call_attempts,
-        count(*) filter (where a.is_attempt and a.channel = 'letter') as letter_attempts,
-        count(*) filter (where a.is_attempt and a.channel = 'visit') as visit_attempts,
-        count(*) filter (where not a.is_attempt) as inbound_contacts,
-        count(*) filter (
-            where a.is_attempt and a.channel = 'call' and a.is_right_party_contact
-        ) as right_party_calls,
-        count(*) filter (where a.is_right_party_contact) as right_party_contacts,
-        count(distinct a.case_id) filter (where a.is_attempt) as cases_attempted
-    from core.actions as a
+        cast(sum(a.outbound_attempts) as bigint) as outbound_attempts,
+        cast(sum(a.sms_attempts) as bigint) as sms_attempts,
+        cast(sum(a.email_attempts) as bigint) as email_attempts,
+        cast(sum(a.call_attempts) as bigint) as call_attempts,
+        cast(sum(a.letter_attempts) as bigint) as letter_attempts,
+        cast(sum(a.visit_attempts) as bigint) as visit_attempts,
+        cast(sum(a.inbound_contacts) as bigint) as inbound_contacts,
+        cast(sum(a.right_party_calls) as bigint) as right_party_calls,
+        cast(sum(a.right_party_contacts) as bigint) as right_party_contacts,
+        count_if(a.outbound_attempts > 0) as cases_attempted
+    from case_month_contacts as a
     inner join cases as c using (case_id)
     group by all
 ),
@@ -182,7 +197,7 @@ promises_due as (
         c.creditor_id,
         c.currency,
         count(*) as promises_due,
-        count(*) filter (where p.is_kept) as promises_kept
+        count_if(p.is_kept) as promises_kept
     from core.promises as p
     inner join cases as c using (case_id)
     group by all

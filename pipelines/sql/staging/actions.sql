@@ -11,7 +11,7 @@
 -- Defaults when empty: direction = 'outbound'.
 -- Timestamps are UTC; date_after_received compares the timestamp's calendar date in the
 -- file's time zone (Europe/Paris by default) with the received date.
--- Phones become E.164 with the file's phone_region (normalise.e164, called once per
+-- Phones become E.164 with the file's phone_region (pipelines/normalise.py, once per
 -- distinct number); an invalid number is NULL and the row is kept.
 
 with
@@ -59,7 +59,8 @@ source as (
     left join files as f using (file_id)
 ),
 
--- distinct numbers only: e164 is a Python function
+-- distinct numbers only: e164() checks a French number against phonenumbers'
+-- patterns in SQL and hands any other to Python (pipelines/normalise.py)
 phone_numbers as (
     select distinct phone_text, phone_region from source
     where phone_text is not null

@@ -13,7 +13,7 @@
 -- Defaults when empty: country = 'FR'.
 -- Money: <column>_cents (bigint) with one currency (the row's currency column, else the
 -- file's, else build.default_currency), which must be three letters.
--- Phones become E.164 with the file's phone_region (normalise.e164, called once per
+-- Phones become E.164 with the file's phone_region (pipelines/normalise.py, once per
 -- distinct number); an invalid number is NULL and the row is kept.
 -- The country is upper-cased.
 
@@ -70,7 +70,8 @@ source as (
     left join files as f using (file_id)
 ),
 
--- distinct numbers only: e164 is a Python function
+-- distinct numbers only: e164() checks a French number against phonenumbers'
+-- patterns in SQL and hands any other to Python (pipelines/normalise.py)
 phone_numbers as (
     select distinct phone_text, phone_region from source
     where phone_text is not null
