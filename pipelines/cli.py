@@ -294,13 +294,17 @@ def demo(
     ] = False,
     port: Annotated[int | None, typer.Option(help="App port (default: app.port).")] = None,
 ) -> None:
-    """Set up the demo home end to end (sample data, build), then serve the app."""
-    from pipelines.demo import prepared_demo_raw
+    """Simulate the default portfolio, build it, then serve the app."""
+    from pipelines.demo import simulated_demo_raw
 
     settings = _settings(ctx)
-    copied = prepared_demo_raw(_home(ctx))
-    if copied:
-        out.print(f"demo data: copied {len(copied)} source files into {_home(ctx).raw}")
+    bar, on_progress = _step_progress("simulate")
+    with bar:
+        summary = simulated_demo_raw(_home(ctx), settings, on_progress)
+    if summary is None:
+        out.print(f"{_home(ctx).raw} already holds data: building it as it is")
+    else:
+        _print_simulation(summary, int(settings.require("demo.cases")), _home(ctx))
     _print_build(run_build(settings))
     if not no_serve:
         serve(settings, port)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 from pipelines.home import Home
-from pipelines.sample import copy_sample
+from pipelines.settings import Settings
 
 
-def prepared_demo_raw(home: Home) -> list[Path]:
-    """Fill an empty ``raw/`` with the demo portfolio; leave a non-empty one alone."""
+def simulated_demo_raw(
+    home: Home, settings: Settings, progress: Callable[[str, int, int], None] | None = None
+) -> dict | None:
+    """Simulate the default portfolio (``[demo]`` in relance.toml) into an empty ``raw/``;
+    leave a non-empty one alone (return ``None``) so a user's own data is never overwritten."""
+    from pipelines.simulate import simulated
+
     home.ensure()
     if any(home.raw.iterdir()):
-        return []
-    return copy_sample(home.raw)
+        return None
+    return simulated(
+        home,
+        settings,
+        int(settings.require("demo.cases")),
+        int(settings.require("demo.months")),
+        int(settings.require("demo.seed")),
+        progress=progress,
+    )
