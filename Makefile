@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOME_DIR ?= data
 PYTEST_ARGS ?= -n 2 --durations=25
 
-.PHONY: demo test app bench lint format docs clean venv
+.PHONY: demo test app bench acceptance lint format docs clean venv
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ app: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/relance bench --cases $(or $(CASES),100000) --out docs/bench.json
+
+acceptance: $(STAMP)
+	RELANCE_ACCEPTANCE=1 $(BIN)/python -m pytest tests/acceptance -p no:randomly -q -rA
+	@echo "acceptance figures: docs/acceptance.json"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

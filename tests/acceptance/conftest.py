@@ -1,0 +1,121 @@
+"""`make acceptance`: checks on the full default world, recorded in docs/acceptance.json.
+
+The default world (relance.toml `[demo]`) is simulated, built and given its truth once per run
+in `$RELANCE_ACCEPTANCE_HOME` (default `data/acceptance`); a home whose `truth/world.json`
+already carries the same world hash, seed and size is reused. These tests are not part of
+`make test` (they need minutes): they are collected only when RELANCE_ACCEPTANCE=1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.build import built
+from pipelines.home import Home
+from pipelines.settings import REPO_ROOT, load_settings
+
+collect_ignore_glob = [] if os.environ.get("RELANCE_ACCEPTANCE") == "1" else ["test_*.py"]
+
+RESULTS: dict[str, dict] = {}
+TIMINGS: dict[str, float] = {}
+REPORT = REPO_ROOT / "docs" / "acceptance.json"
+
+
+def _world_matches(home: Home, settings) -> bool:
+    from pipelines.simulate import world_hash
+
+    meta = home.truth / "world.json"
+    if not meta.exists():
+        return False
+    info = json.loads(meta.read_text(encoding="utf-8"))
+    wanted = {
+        "world_hash": world_hash(),
+        "seed": settings.get("demo.seed"),
+        "cases": settings.get("demo.cases"),
+        "months": settings.get("demo.months"),
+    }
+    return all(info.get(k) == v for k, v in wanted.items())
+
+
+@pytest.fixture(scope="session")
+def world():
+    """(settings, home, warehouse path, truth dir) of the default world."""
+    from pipelines.simulate import simulated, truth_computed
+
+    root = Path(os.environ.get("RELANCE_ACCEPTANCE_HOME") or REPO_ROOT / "data" / "acceptance")
+    settings = load_settings().with_home(root)
+    home = Home(root).ensure()
+    if not _world_matches(home, settings):
+        started = time.perf_counter()
+        simulated(
+            home,
+            settings,
+            int(settings.get("demo.cases")),
+            int(settings.get("demo.months")),
+            int(settings.get("demo.seed")),
+            force=True,
+        )
+        TIMINGS["simulate_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    result = built(home, settings)
+    TIMINGS["build_seconds"] = round(time.perf_counter() - started, 1)
+    RESULTS["build_rows_lost"] = {
+        "value": result.raw_rows - result.staged_rows - result.quarantined_rows,
+        "band": [0, 0],
+        "passed": result.raw_rows == result.staged_rows + result.quarantined_rows,
+    }
+    if not (home.truth / "eval").exists() or not any((home.truth / "eval").iterdir()):
+        started = time.perf_counter()
+        truth_computed(home, settings)
+        TIMINGS["truth_seconds"] = round(time.perf_counter() - started, 1)
+    return settings, home, result.path, home.truth
+
+
+@pytest.fixture(scope="session")
+def warehouse(world):
+    con = duckdb.connect(str(world[2]), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def record():
+    """record(name, value, low, high, basis) — stores the measure and asserts the band."""
+
+    def _record(name: str, value: float, low: float | None, high: float | None, basis: str):
+        passed = (
+            value is not None
+            and not math.isnan(value)
+            and (low is None or value >= low)
+            and (high is None or value <= high)
+        )
+        RESULTS[name] = {"value": value, "band": [low, high], "basis": basis, "passed": passed}
+        assert passed, f"{name} = {value:.4f} outside [{low}, {high}] ({basis})"
+
+    return _record
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not RESULTS:
+        return
+    from pipelines.simulate import world_hash
+
+    settings = load_settings()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "world_hash": world_hash(),
+        "seed": settings.get("demo.seed"),
+        "cases": settings.get("demo.cases"),
+        "months": settings.get("demo.months"),
+        "timings": TIMINGS,
+        "checks": dict(sorted(RESULTS.items())),
+        "all_passed": all(r["passed"] for r in RESULTS.values()),
+    }
+    REPORT.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
