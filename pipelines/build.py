@@ -140,9 +140,9 @@ def built(home: Home, settings: Settings, progress: Progress | None = None) -> B
         counts: dict[int, tuple[int, int]] = {}
         con = warehouse.connect(partial, settings)
         try:
-            # one transaction for the whole build: no commit (and fsync) per statement, and a
-            # build that dies leaves nothing half-written behind in its own file either
-            con.execute("begin transaction")
+            # No build-wide transaction: at 1,000,000 cases DuckDB 2.0 did not show later
+            # statements every row appended earlier in the same transaction (the nothing-lost
+            # check caught it). Statements autocommit; the partial file is private anyway.
             warehouse.create_raw_schema(con)
 
             def on_file(entry: ingest.LoadedFile, n: int, total: int) -> None:
@@ -161,7 +161,6 @@ def built(home: Home, settings: Settings, progress: Progress | None = None) -> B
                 raise warehouse.BuildError("rows lost — " + "; ".join(lines))
             counts = warehouse.file_counts(con)
             by_reason = warehouse.quarantine_by_reason(con)
-            con.execute("commit")
             con.execute("checkpoint")
             con.close()
             final = home.build_path(build_id)

@@ -370,7 +370,7 @@ def bench(
 
 def main() -> None:
     """Console entry point: run the app, turning user mistakes into one-line errors."""
-    from pipelines.build import BuildResult  # noqa: F401 (fail fast on a broken install)
+    from pipelines.bench import BenchError
     from pipelines.home import HomeError
     from pipelines.ingest import IngestError
     from pipelines.mappings.loader import MappingError
@@ -385,6 +385,7 @@ def main() -> None:
         SettingsError,
         BuildError,
         SimulationError,
+        BenchError,
     )
     try:
         app(standalone_mode=False)

@@ -150,3 +150,16 @@ def test_unknown_stage_is_one_line(settings, tmp_path):
     with pytest.raises(bench.BenchError, match=r"unknown stage\(s\) trian; known stages: "):
         bench.benchmarked(settings, CASES, tmp_path / "x.json", "generate,trian", False)
     assert not (tmp_path / "x.json").exists()
+
+
+def test_timed_calls_count_outermost_time_and_restore_the_functions():
+    from pipelines import bench_stage
+
+    original = bench.field_value
+    targets = (("pipelines.bench", "field_value"), ("pipelines.bench", "no_such_function"))
+    with bench_stage.timed_calls(targets) as timed:
+        assert bench.field_value('"a""b"', (0, 6)) == 'a"b'
+        bench.field_value("x", (0, 1))
+    assert bench.field_value is original
+    (seconds, calls) = timed["steps"]["field_value"]
+    assert calls == 2 and timed["accounted"] == pytest.approx(seconds)
