@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import ingest, warehouse
+from pipelines import ingest, validate, warehouse
 from pipelines.home import Home, HomeError, new_build_id, utc_now
 from pipelines.settings import Settings
 
@@ -38,6 +38,8 @@ class BuildResult:
     files: list[ingest.LoadedFile]
     elapsed_seconds: float
     pruned: list[str] = field(default_factory=list)
+    validation_report: Path | None = None
+    validation: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         return {
@@ -51,6 +53,7 @@ class BuildResult:
             "files_skipped_as_duplicates": sum(f.status == "duplicate_file" for f in self.files),
             "elapsed_seconds": round(self.elapsed_seconds, 2),
             "tables": self.layers,
+            "validation": self.validation,
         }
 
 
@@ -129,6 +132,7 @@ def built(home: Home, settings: Settings, progress: Progress | None = None) -> B
     notify = progress or (lambda stage, name, info: None)
     home.ensure()
     with home.build_lock():
+        validate.prewarmed()
         for stale in home.stale_partials():
             stale.unlink(missing_ok=True)
         build_id = new_build_id()
@@ -159,6 +163,11 @@ def built(home: Home, settings: Settings, progress: Progress | None = None) -> B
             if lost:
                 lines = [f"{f}: raw {r} ≠ staged {s} + quarantined {q}" for f, _, r, s, q in lost]
                 raise warehouse.BuildError("rows lost — " + "; ".join(lines))
+            run = validate.checked_before_publish(
+                con,
+                settings,
+                lambda name, n, total: notify("validate", name, {"n": n, "total": total}),
+            )
             counts = warehouse.file_counts(con)
             by_reason = warehouse.quarantine_by_reason(con)
             con.execute("checkpoint")
@@ -189,10 +198,26 @@ def built(home: Home, settings: Settings, progress: Progress | None = None) -> B
                 files.append(
                     ingest.LoadedFile("", None, name, "", 0, None, "refused", message=refused)
                 )
+            if isinstance(exc, validate.ContractFailed):
+                with contextlib.suppress(Exception):
+                    validate.after_validation(
+                        home, settings, build_id, exc.run, None, trigger="build", published=False
+                    )
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             _record_end(home, settings, build_id, "failed", message, None, files, counts)
             raise
         _record_end(home, settings, build_id, "published", "", result, report.files, counts)
+        # after the publish: a state-store hiccup here cannot mark a published build as failed
+        result.validation_report = validate.after_validation(
+            home, settings, build_id, run, result.path
+        )
+        result.validation = {
+            "status": run.status,
+            "failed_critical": 0,
+            "warnings": len(run.warnings),
+            "seconds": round(run.seconds, 2),
+            "report": str(result.validation_report),
+        }
         return result
 
 

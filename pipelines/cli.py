@@ -105,6 +105,11 @@ def _print_build(result) -> None:
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in result.by_reason.items())
         out.print(f"quarantined by reason: {reasons}")
     out.print(f"warehouse: {result.path}")
+    if result.validation_report:
+        out.print(
+            f"validation {result.validation['status']}: {result.validation['warnings']} warnings"
+            f" · report: {result.validation_report}"
+        )
     if result.previous_id:
         out.print(f"previous build {result.previous_id} kept (`relance rollback` returns to it)")
 
@@ -126,6 +131,8 @@ def run_build(settings: Settings):
                     completed=info["n"],
                     description=f"ingest {name[-24:]}",
                 )
+            elif stage == "validate":
+                bar.update(steps, description=f"validate {name}"[:28])
             elif stage in ("staging", "core", "marts"):
                 bar.advance(steps)
                 bar.update(steps, description=f"{stage} {name}")
@@ -137,6 +144,21 @@ def run_build(settings: Settings):
 def build(ctx: typer.Context) -> None:
     """Ingest every raw file, stage, check and publish a new warehouse build."""
     _print_build(run_build(_settings(ctx)))
+
+
+@app.command("validate")
+def validate_command(ctx: typer.Context) -> None:
+    """Re-run every suite on the current build; write the report and the reject files."""
+    from pipelines.validate import summary_lines, validated_current
+
+    run, report = validated_current(_home(ctx), _settings(ctx))
+    for line in summary_lines(run, report):
+        out.print(line)
+    if run.critical_failures:
+        raise UserError(
+            f"{len(run.critical_failures)} critical expectation(s) failed on the current build; "
+            f"see {report}"
+        )
 
 
 @app.command()
