@@ -702,6 +702,8 @@ def benchmarked(
     build = result["stages"].get("build")
     if floor and build and floor.get("wall_seconds"):
         result["build_over_read_floor"] = round(build["wall_seconds"] / floor["wall_seconds"], 2)
+    if build and "validation_over_rest_of_build" in build:
+        result["validation_share_of_build"] = build["validation_over_rest_of_build"]
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -108,7 +108,10 @@ BUILD_TIMED: tuple[tuple[str, str], ...] = (
     ("pipelines.warehouse", "lost_rows"),
     ("pipelines.warehouse", "file_counts"),
     ("pipelines.warehouse", "quarantine_by_reason"),
+    ("pipelines.validate", "checked_before_publish"),
+    ("pipelines.validate", "after_validation"),
 )
+VALIDATION_STEPS = ("checked_before_publish", "after_validation")
 
 
 def _step_name(function: str, args: tuple) -> str:
@@ -167,7 +170,12 @@ def build(ctx: StageContext) -> dict:
     with timed_calls(BUILD_TIMED) as timed:
         result = built(Home(ctx.home), ctx.settings)
     elapsed = time.perf_counter() - started
+    validation = sum(
+        seconds for name, (seconds, _) in timed["steps"].items() if name in VALIDATION_STEPS
+    )
     return {
+        "validation_seconds": round(validation, 3),
+        "validation_over_rest_of_build": round(validation / (elapsed - validation), 4),
         "rows": result.raw_rows,
         "bytes": result.path.stat().st_size,
         "bytes_of": "build file",
