@@ -1,8 +1,8 @@
-"""Python functions the staging SQL calls: phone numbers (E.164 and line type) and the settings
-defaults that ``raw.files`` may leave empty.
+"""Functions the staging SQL calls: phone numbers (E.164 and line type) and the settings defaults
+that ``raw.files`` may leave empty.
 
 ``register(con, settings)`` installs them on a DuckDB connection (``warehouse.prepare_functions``
-calls it before running ``sql/macros.sql``):
+calls it before running ``sql/macros.sql``); nothing runs at import time:
 
 ``e164(phone_text, region) -> varchar``
     the number in E.164 (``+33612345678``) or NULL when it is not a valid number. ``region`` is the
@@ -12,8 +12,9 @@ calls it before running ``sql/macros.sql``):
     national number (or a ``+33`` one, a common mis-writing) is tried in ``OVERSEAS_REGIONS``
     when it is not valid in metropolitan France, the first region where it is valid winning
     (``0692 12 34 56`` → ``+262692123456``). The overseas geographic and mobile blocks
-    (``DOM_PREFIXES``: 0262, 0269, 0590, 0594, 0596, 0639, 0690–0697) are tried *first*, because
-    phonenumbers' metropolitan metadata also accepts a few of them (0263, 0269, 0596).
+    (``DOM_PREFIXES``: 0262, 0263, 0269, 0590, 0594, 0596, 0639, 0690–0697, 07090–07093) are
+    tried *first*, because phonenumbers' metropolitan metadata also accepts a few of them (0263,
+    0269, 0596).
 ``phone_type(e164) -> varchar``
     ``mobile``, ``fixed`` or ``other`` (VoIP, toll-free, shared cost, premium, fixed-or-mobile, …);
     NULL for NULL or an invalid number.
@@ -21,12 +22,19 @@ calls it before running ``sql/macros.sql``):
     macros returning ``build.default_*`` from the settings, for files whose dialect leaves them
     empty.
 
-Speed: ``phonenumbers.parse`` costs about 25 µs a number, too slow for millions of rows, so numbers
+Speed. ``phonenumbers.parse`` costs about 25 µs a number, too slow for millions of rows. Numbers
 of the French plan (national ``0`` + 9 digits, ``+33``/``0033``/``33`` + 9 digits, ``+262``,
-``+590``, ``+594``, ``+596``) are checked against phonenumbers' own metadata patterns, compiled
-once (about 2 µs); anything else goes through ``phonenumbers.parse``. Both functions cache their
-results per input (``functools.lru_cache``) and are registered as vectorised DuckDB ``arrow``
-UDFs (one Python call per chunk of about 2,000 values); staging calls them on distinct values.
+``+590``, ``+594``, ``+596``) are checked against phonenumbers' own metadata patterns instead:
+
+* in SQL, ``e164`` and ``phone_type`` are macros (``phone_macros_sql``, generated from the
+  metadata when ``register`` runs) that do it in DuckDB, a few microseconds a number on all
+  threads, and hand any other number to the Python UDFs ``py_e164`` / ``py_phone_type``
+  (vectorised ``arrow`` UDFs, one Python call per chunk of about 2,000 values);
+* in Python, the same patterns are compiled once (``_rules``); anything else goes through
+  ``phonenumbers.parse``. Results are cached per input (``functools.lru_cache``).
+
+Tests check that the SQL macros, the Python functions and phonenumbers agree. Staging calls
+``e164`` on distinct (number, region) pairs only.
 
 The pure-Python ``e164(text, region)`` and ``phone_type(number)`` are usable by other code.
 """

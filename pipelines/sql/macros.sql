@@ -30,11 +30,12 @@ create or replace macro clean_enum(txt) as lower(clean_text(txt));
 
 -- a value a spreadsheet turned into scientific notation: 1.00E+05, 6,12E+08, 1E+11, 1.5E3.
 -- A digit string with a bare E and no sign ("2024E001") is not taken for one: refs look like it.
-create or replace macro is_scientific(txt) as
-    regexp_full_match(
-        clean_text(txt),
-        '[-+]?[0-9]+([.,][0-9]*[eE][-+]?|[eE][-+])[0-9]+'
-    );
+-- (blanks around it allowed by the pattern itself: no clean_text needed)
+create or replace macro is_scientific(txt) as regexp_full_match(
+    txt,
+    '[ \t\r\n\x{00A0}\x{202F}]*[-+]?[0-9]+([.,][0-9]*[eE][-+]?|[eE][-+])[0-9]+'
+    || '[ \t\r\n\x{00A0}\x{202F}]*'
+);
 
 -- lower-cased e-mail address, or NULL when it does not look like one ("mailto:" dropped)
 create or replace macro clean_email(txt) as (
@@ -149,42 +150,62 @@ create or replace macro _canon_cents(canon) as list_transform(
     end
 )[1];
 
--- Fast path for the common shapes (-1234,56 / 1 234,56 / 1.234,56 / 1234.5 / 12): the file's
--- thousands separator and no-break spaces become spaces, then one constant pattern decides.
+-- Fast paths for the common shapes, one constant pattern each (the general parser above uses
+-- several regular expressions and is kept for the rest):
+--   plain:   -1234,56 / 1234.5 / 12 (the decimal mark only);
+--   grouped: 1 234,56 / 1.234,56 / 1'234.50 (the file's thousands separator and no-break spaces
+--            are turned into spaces first).
+-- The "_cents" patterns allow at most two decimals besides trailing zeros (exact to the cent).
+create or replace macro _plain_number(t, decimal_mark, decimals) as (
+    case
+        when coalesce(decimal_mark, '.') = ',' and decimals = 'cents'
+            then regexp_full_match(t, '-?[0-9]{1,13}(,[0-9]{0,2}0*)?')
+        when coalesce(decimal_mark, '.') = ','
+            then regexp_full_match(t, '-?[0-9]{1,13}(,[0-9]*)?')
+        when decimals = 'cents' then regexp_full_match(t, '-?[0-9]{1,13}(\.[0-9]{0,2}0*)?')
+        else regexp_full_match(t, '-?[0-9]{1,13}(\.[0-9]*)?')
+    end
+);
 create or replace macro _spaced(t, thousands_sep) as translate(
     case when coalesce(thousands_sep, '') in ('', ' ') then t else replace(t, thousands_sep, ' ') end,
     chr(160) || chr(8239),
     '  '
 );
-create or replace macro _simple_number(t, decimal_mark, thousands_sep) as (
+create or replace macro _grouped_number(t, decimal_mark, thousands_sep, decimals) as (
     case
+        when coalesce(decimal_mark, '.') = ',' and decimals = 'cents'
+            then regexp_full_match(
+                _spaced(t, thousands_sep), '-?[0-9]{1,3}( [0-9]{3}){1,4}(,[0-9]{0,2}0*)?'
+            )
         when coalesce(decimal_mark, '.') = ','
             then regexp_full_match(
-                _spaced(t, thousands_sep),
-                '-?([0-9]{1,13}|[0-9]{1,3}( [0-9]{3}){1,4})(,[0-9]*)?'
+                _spaced(t, thousands_sep), '-?[0-9]{1,3}( [0-9]{3}){1,4}(,[0-9]*)?'
+            )
+        when decimals = 'cents'
+            then regexp_full_match(
+                _spaced(t, thousands_sep), '-?[0-9]{1,3}( [0-9]{3}){1,4}(\.[0-9]{0,2}0*)?'
             )
         else regexp_full_match(
-            _spaced(t, thousands_sep),
-            '-?([0-9]{1,13}|[0-9]{1,3}( [0-9]{3}){1,4})(\.[0-9]*)?'
+            _spaced(t, thousands_sep), '-?[0-9]{1,3}( [0-9]{3}){1,4}(\.[0-9]*)?'
         )
     end
 );
--- the fast path's decimals without trailing zeros, and its value as decimal text
-create or replace macro _simple_decimals(t) as
-    length(rtrim(regexp_extract(t, '[.,]([0-9]*)$', 1), '0'));
-create or replace macro _simple_text(t, thousands_sep) as
+-- a fast-path number as decimal text (1234.56)
+create or replace macro _plain_text(t) as replace(t, ',', '.');
+create or replace macro _grouped_text(t, thousands_sep) as
     replace(replace(_spaced(t, thousands_sep), ' ', ''), ',', '.');
+create or replace macro _cents_of(decimal_text) as
+    (decimal_text::decimal(18, 2) * 100)::bigint;
 
 -- money -> bigint cents, NULL when empty, unparseable or not exact to the cent
 create or replace macro parse_cents(txt, decimal_mark, thousands_sep) as (
     case
-        when _simple_number(clean_text(txt), decimal_mark, thousands_sep)
-            then case
-                when _simple_decimals(_spaced(clean_text(txt), thousands_sep)) <= 2
-                    then (
-                        _simple_text(clean_text(txt), thousands_sep)::decimal(18, 2) * 100
-                    )::bigint
-            end
+        when _plain_number(clean_text(txt), decimal_mark, 'cents')
+            then _cents_of(_plain_text(clean_text(txt)))
+        when _plain_number(clean_text(txt), decimal_mark, 'any') then null
+        when _grouped_number(clean_text(txt), decimal_mark, thousands_sep, 'cents')
+            then _cents_of(_grouped_text(clean_text(txt), thousands_sep))
+        when _grouped_number(clean_text(txt), decimal_mark, thousands_sep, 'any') then null
         else _canon_cents(money_canon(txt, decimal_mark, thousands_sep))
     end
 );
@@ -195,11 +216,11 @@ create or replace macro parse_cents(txt, decimal_mark, thousands_sep) as (
 create or replace macro money_error(txt, decimal_mark, thousands_sep) as (
     case
         when clean_text(txt) is null then null
-        when _simple_number(clean_text(txt), decimal_mark, thousands_sep)
-            then case
-                when _simple_decimals(_spaced(clean_text(txt), thousands_sep)) > 2
-                    then 'inexact_amount'
-            end
+        when _plain_number(clean_text(txt), decimal_mark, 'cents') then null
+        when _plain_number(clean_text(txt), decimal_mark, 'any') then 'inexact_amount'
+        when _grouped_number(clean_text(txt), decimal_mark, thousands_sep, 'cents') then null
+        when _grouped_number(clean_text(txt), decimal_mark, thousands_sep, 'any')
+            then 'inexact_amount'
         else list_transform(
             [money_canon(txt, decimal_mark, thousands_sep)],
             lambda c: case
@@ -214,8 +235,10 @@ create or replace macro money_error(txt, decimal_mark, thousands_sep) as (
 -- a number with the file's decimal mark and thousands separator -> double, or NULL
 create or replace macro parse_float(txt, decimal_mark, thousands_sep) as (
     case
-        when _simple_number(clean_text(txt), decimal_mark, thousands_sep)
-            then _simple_text(clean_text(txt), thousands_sep)::double
+        when _plain_number(clean_text(txt), decimal_mark, 'any')
+            then _plain_text(clean_text(txt))::double
+        when _grouped_number(clean_text(txt), decimal_mark, thousands_sep, 'any')
+            then _grouped_text(clean_text(txt), thousands_sep)::double
         else try_cast(number_canon(txt, decimal_mark, thousands_sep) as double)
     end
 );
@@ -353,6 +376,9 @@ create or replace macro _iso_week_part(txt, part) as
     regexp_extract(clean_text(txt), '^([0-9]{4})-?[wW]([0-9]{1,2})$', part);
 create or replace macro parse_iso_week(txt) as (
     case
+        -- weeks 01..52 exist in every year
+        when regexp_full_match(clean_text(txt), '[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-2])')
+            then clean_text(txt)
         when _iso_week_part(txt, 1) = '' then null
         when _iso_week_part(txt, 2)::integer
             between 1 and week(make_date(_iso_week_part(txt, 1)::integer, 12, 28))

@@ -101,6 +101,9 @@ def test_every_decimal_mark_and_thousands_separator(
         ("1,234.50", ".", ",", 123450, None),
         ("1'234.50", ".", "'", 123450, None),
         ("12", ",", "", 1200, None),
+        ("1200", ",", "", 120000, None),
+        ("1 200", ",", " ", 120000, None),
+        ("12,3000000000", ",", "", 1230, None),
         ("0,5", ",", "", 50, None),
         (",5", ",", "", 50, None),
         ("12 €", ",", "", 1200, None),
@@ -153,7 +156,7 @@ def test_money(con, text, decimal_mark, thousands_sep, cents, error) -> None:
         ("2024E001", False),  # a reference, not a number
         ("A1.5E+03", False),
         ("12345", False),
-        ("", None),
+        ("", False),
     ],
 )
 def test_is_scientific(con, text: str, expected: bool | None) -> None:

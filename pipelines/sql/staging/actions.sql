@@ -10,13 +10,14 @@
 -- the kept row's, else a conflicting_duplicate.
 -- Defaults when empty: direction = 'outbound'.
 -- Timestamps are UTC; date_after_received compares the timestamp's calendar date in the
--- file's time zone (Europe/Paris by default) with the received date.
+-- file's time zone (Europe/Paris by default) with the received date (as one UTC bound
+-- per file, received_date_end_utc).
 -- Phones become E.164 with the file's phone_region (pipelines/normalise.py, once per
 -- distinct number); an invalid number is NULL and the row is kept.
 
 with
 
-files as (
+file_dialects as (
     select
         file_id,
         source_file,
@@ -30,6 +31,15 @@ files as (
         end as timezone,
         coalesce(upper(clean_text(phone_region)), default_phone_region()) as phone_region
     from raw.files
+),
+
+files as (
+    select
+        *,
+        -- the first UTC instant after the received date, in the file's time zone
+        timezone('UTC', timezone(timezone, (received_date + 1)::timestamp))
+            as received_date_end_utc
+    from file_dialects
 ),
 
 source as (
@@ -54,6 +64,7 @@ source as (
         f.date_format,
         f.datetime_format,
         f.timezone,
+        f.received_date_end_utc,
         f.phone_region
     from raw.actions as r
     left join files as f using (file_id)
@@ -119,7 +130,7 @@ checked as (
                     'cash_flow', 'dispute', 'administrative', 'hardship', 'unwilling'
                 )
                 then 'bad_value'
-            when local_date(t.action_at, t.timezone) > t.received_date
+            when t.action_at >= t.received_date_end_utc
                 then 'date_after_received'
             when kc.case_ref is null
                 then 'unknown_case'
@@ -149,15 +160,29 @@ hashed as (
     from checked
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over natural_key as key_rank,
-        first_value(row_hash) over natural_key as kept_hash
+-- natural keys held by more than one valid row (usually none)
+repeated_keys as (
+    select action_ref
     from hashed
+    where failed_check is null
+    group by action_ref
+    having count(*) > 1
+),
+
+-- their rows in knowledge-time order: the first is kept
+repeated as (
+    select
+        h.file_id,
+        h.source_row,
+        row_number() over natural_key as key_rank,
+        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
+    from hashed as h
+    semi join repeated_keys as r
+        on r.action_ref = h.action_ref
+    where h.failed_check is null
     window natural_key as (
-        partition by failed_check is null, action_ref
-        order by received_date, file_id, source_row
+        partition by h.action_ref
+        order by h.received_date, h.file_id, h.source_row
     )
 ),
 
@@ -181,10 +206,11 @@ final as (
         agent_ref,
         case
             when failed_check is not null then failed_check
-            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 and same_as_kept then 'duplicate_row'
             when key_rank > 1 then 'conflicting_duplicate'
         end as reject_reason
-    from ranked
+    from hashed
+    left join repeated using (file_id, source_row)
 )
 
 select * from final

@@ -98,15 +98,30 @@ hashed as (
     from checked
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over natural_key as key_rank,
-        first_value(row_hash) over natural_key as kept_hash
+-- natural keys held by more than one valid row (usually none)
+repeated_keys as (
+    select complaint_ref, event
     from hashed
+    where failed_check is null
+    group by complaint_ref, event
+    having count(*) > 1
+),
+
+-- their rows in knowledge-time order: the first is kept
+repeated as (
+    select
+        h.file_id,
+        h.source_row,
+        row_number() over natural_key as key_rank,
+        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
+    from hashed as h
+    semi join repeated_keys as r
+        on r.complaint_ref = h.complaint_ref
+        and r.event = h.event
+    where h.failed_check is null
     window natural_key as (
-        partition by failed_check is null, complaint_ref, event
-        order by received_date, file_id, source_row
+        partition by h.complaint_ref, h.event
+        order by h.received_date, h.file_id, h.source_row
     )
 ),
 
@@ -125,10 +140,11 @@ final as (
         reason,
         case
             when failed_check is not null then failed_check
-            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 and same_as_kept then 'duplicate_row'
             when key_rank > 1 then 'conflicting_duplicate'
         end as reject_reason
-    from ranked
+    from hashed
+    left join repeated using (file_id, source_row)
 )
 
 select * from final

@@ -11,12 +11,13 @@
 -- (received_date, file_id, source_row) is kept; a later row is a duplicate_row when all its typed
 -- canonical values equal the kept row's, else a conflicting_duplicate.
 -- Timestamps are UTC; date_after_received compares the timestamp's calendar date in the
--- file's time zone (Europe/Paris by default) with the received date.
+-- file's time zone (Europe/Paris by default) with the received date (as one UTC bound
+-- per file, received_date_end_utc).
 -- propensity must lie in (0, 1] (bad_number).
 
 with
 
-files as (
+file_dialects as (
     select
         file_id,
         source_file,
@@ -31,6 +32,15 @@ files as (
                 then coalesce(timezone, default_timezone())
         end as timezone
     from raw.files
+),
+
+files as (
+    select
+        *,
+        -- the first UTC instant after the received date, in the file's time zone
+        timezone('UTC', timezone(timezone, (received_date + 1)::timestamp))
+            as received_date_end_utc
+    from file_dialects
 ),
 
 source as (
@@ -52,7 +62,8 @@ source as (
         f.thousands_sep,
         f.date_format,
         f.datetime_format,
-        f.timezone
+        f.timezone,
+        f.received_date_end_utc
     from raw.decisions as r
     left join files as f using (file_id)
 ),
@@ -104,7 +115,7 @@ checked as (
                     'call_formal', 'letter_formal', 'formal_notice'
                 )
                 then 'bad_value'
-            when local_date(t.decided_at, t.timezone) > t.received_date
+            when t.decided_at >= t.received_date_end_utc
                 then 'date_after_received'
             when kc.case_ref is null
                 then 'unknown_case'
@@ -130,15 +141,31 @@ hashed as (
     from checked
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over natural_key as key_rank,
-        first_value(row_hash) over natural_key as kept_hash
+-- natural keys held by more than one valid row (usually none)
+repeated_keys as (
+    select creditor_ref, case_ref, iso_week
     from hashed
+    where failed_check is null
+    group by creditor_ref, case_ref, iso_week
+    having count(*) > 1
+),
+
+-- their rows in knowledge-time order: the first is kept
+repeated as (
+    select
+        h.file_id,
+        h.source_row,
+        row_number() over natural_key as key_rank,
+        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
+    from hashed as h
+    semi join repeated_keys as r
+        on r.creditor_ref = h.creditor_ref
+        and r.case_ref = h.case_ref
+        and r.iso_week = h.iso_week
+    where h.failed_check is null
     window natural_key as (
-        partition by failed_check is null, creditor_ref, case_ref, iso_week
-        order by received_date, file_id, source_row
+        partition by h.creditor_ref, h.case_ref, h.iso_week
+        order by h.received_date, h.file_id, h.source_row
     )
 ),
 
@@ -158,10 +185,11 @@ final as (
         decided_at,
         case
             when failed_check is not null then failed_check
-            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 and same_as_kept then 'duplicate_row'
             when key_rank > 1 then 'conflicting_duplicate'
         end as reject_reason
-    from ranked
+    from hashed
+    left join repeated using (file_id, source_row)
 )
 
 select * from final

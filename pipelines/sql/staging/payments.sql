@@ -11,7 +11,8 @@
 -- (received_date, file_id, source_row) is kept; a later row is a duplicate_row when all its typed
 -- canonical values equal the kept row's, else a conflicting_duplicate.
 -- Timestamps are UTC; date_after_received compares the timestamp's calendar date in the
--- file's time zone (Europe/Paris by default) with the received date.
+-- file's time zone (Europe/Paris by default) with the received date (as one UTC bound
+-- per file, received_date_end_utc).
 -- Money: <column>_cents (bigint) with one currency (the row's currency column, else the
 -- file's, else build.default_currency), which must be three letters.
 -- Derived: is_reversal (reverses_ref is set). amount_cents is signed: a reversal is always
@@ -21,7 +22,7 @@
 
 with
 
-files as (
+file_dialects as (
     select
         file_id,
         source_file,
@@ -37,6 +38,15 @@ files as (
         end as timezone,
         coalesce(upper(clean_text(currency)), default_currency()) as file_currency
     from raw.files
+),
+
+files as (
+    select
+        *,
+        -- the first UTC instant after the received date, in the file's time zone
+        timezone('UTC', timezone(timezone, (received_date + 1)::timestamp))
+            as received_date_end_utc
+    from file_dialects
 ),
 
 source as (
@@ -59,7 +69,8 @@ source as (
         f.thousands_sep,
         f.date_format,
         f.datetime_format,
-        f.timezone
+        f.timezone,
+        f.received_date_end_utc
     from raw.payments as r
     left join files as f using (file_id)
 ),
@@ -120,7 +131,7 @@ checked as (
             when t.reported_by not in ('creditor', 'provider', 'agency')
                 or t.method not in ('card', 'transfer', 'direct_debit', 'cheque', 'cash', 'other')
                 then 'bad_value'
-            when local_date(t.paid_at, t.timezone) > t.received_date
+            when t.paid_at >= t.received_date_end_utc
                 then 'date_after_received'
             when kc.case_ref is null
                 then 'unknown_case'
@@ -169,15 +180,31 @@ hashed as (
     from payment_checked
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over natural_key as key_rank,
-        first_value(row_hash) over natural_key as kept_hash
+-- natural keys held by more than one valid row (usually none)
+repeated_keys as (
+    select reported_by, creditor_ref, payment_ref
     from hashed
+    where failed_check is null
+    group by reported_by, creditor_ref, payment_ref
+    having count(*) > 1
+),
+
+-- their rows in knowledge-time order: the first is kept
+repeated as (
+    select
+        h.file_id,
+        h.source_row,
+        row_number() over natural_key as key_rank,
+        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
+    from hashed as h
+    semi join repeated_keys as r
+        on r.reported_by = h.reported_by
+        and r.creditor_ref = h.creditor_ref
+        and r.payment_ref = h.payment_ref
+    where h.failed_check is null
     window natural_key as (
-        partition by failed_check is null, reported_by, creditor_ref, payment_ref
-        order by received_date, file_id, source_row
+        partition by h.reported_by, h.creditor_ref, h.payment_ref
+        order by h.received_date, h.file_id, h.source_row
     )
 ),
 
@@ -199,10 +226,11 @@ final as (
         is_reversal,
         case
             when failed_check is not null then failed_check
-            when key_rank > 1 and row_hash = kept_hash then 'duplicate_row'
+            when key_rank > 1 and same_as_kept then 'duplicate_row'
             when key_rank > 1 then 'conflicting_duplicate'
         end as reject_reason
-    from ranked
+    from hashed
+    left join repeated using (file_id, source_row)
 )
 
 select * from final
