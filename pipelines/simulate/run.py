@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import shutil
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import numpy as np
@@ -56,11 +58,15 @@ def simulated(
     seed: int,
     force: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    processes: int = 2,
+    chunk_cases: int | None = None,
 ) -> dict:
     """Write a simulated portfolio of ``cases`` cases over ``months`` months into ``home``.
 
     Returns a summary: files written, rows per import kind, seconds. Raises ``SimulationError``
-    when ``raw/`` is not empty and ``force`` is false.
+    when ``raw/`` is not empty and ``force`` is false. Chunks of ``chunk_cases`` cases (default:
+    world.toml) are simulated independently (``processes`` workers); the bytes depend on the seed
+    and the chunk size only.
     """
     if cases < 1 or months < 3:
         raise SimulationError("simulate needs at least 1 case and 3 months of history")
@@ -70,24 +76,22 @@ def simulated(
     cal = calendar(settings, months)
     writer = Writer(home.raw, world)
     writer.write_mappings()
-    sizes = chunk_sizes(cases, int(world["meta"]["chunk_cases"]))
+    sizes = chunk_sizes(cases, int(chunk_cases or world["meta"]["chunk_cases"]))
     counts: dict[str, float] = {}
     planted: list[dict] = []
     debtor_parts, case_parts = [], []
     grace = int(settings.get("exclusions.promise_grace_days", 3))
-    for chunk, n in enumerate(sizes):
-        pop, case, ev, _, engine = history(world, settings, cal, seed, chunk, n)
-        frames = chunk_frames(
-            world, cal, pop, case, ev, generator(seed, 3, chunk), chunk, engine.u["closed_day"]
-        )
+    jobs = [(world, settings, cal, seed, chunk, n, grace) for chunk, n in enumerate(sizes)]
+    for chunk, part in enumerate(_chunks(jobs, processes)):
         if chunk == 0:
-            planted = violations.planted(world, cal, pop, case, frames, generator(seed, 4))
-        for (source, prefix), frame in sorted(frames.items()):
+            planted = part["planted"]
+        for (source, prefix), frame in sorted(part["frames"].items()):
             writer.append(source, prefix, frame)
-        for k, v in bands.observed_counts(pop, case, ev, cal.history_days, grace).items():
+        for k, v in part["counts"].items():
             counts[k] = counts.get(k, 0) + v
-        debtor_parts.append(_debtor_truth(pop, cal))
-        case_parts.append(_case_truth(pop, world, cal, engine))
+        debtor_parts.append(part["debtors"])
+        case_parts.append(part["cases"])
+        del part
         if progress:
             progress("simulate", chunk + 1, len(sizes))
     file_defects = defects.applied(
@@ -130,6 +134,43 @@ def simulated(
         "raw": str(home.raw),
         "truth": str(truth),
     }
+
+
+def _chunk(job) -> dict:
+    """Simulate one chunk and turn it into rows (runs in a worker process for big worlds)."""
+    world, settings, cal, seed, chunk, n, grace = job
+    pop, case, ev, _, engine = history(world, settings, cal, seed, chunk, n)
+    frames = chunk_frames(
+        world, cal, pop, case, ev, generator(seed, 3, chunk), chunk, engine.u["closed_day"]
+    )
+    planted = []
+    if chunk == 0:
+        planted = violations.planted(world, cal, pop, case, frames, generator(seed, 4))
+    return {
+        "frames": frames,
+        "planted": planted,
+        "counts": bands.observed_counts(pop, case, ev, cal.history_days, grace),
+        "debtors": _debtor_truth(pop, cal),
+        "cases": _case_truth(pop, world, cal, engine),
+    }
+
+
+def _chunks(jobs: list, processes: int) -> Iterator[dict]:
+    """Chunk results in chunk order; with several chunks, computed by worker processes with at
+    most ``processes + 1`` results waiting, so memory stays flat."""
+    if processes <= 1 or len(jobs) == 1:
+        for job in jobs:
+            yield _chunk(job)
+        return
+    # spawn, not fork: forking a process whose polars thread pool is running can deadlock
+    with mp.get_context("spawn").Pool(processes) as pool:
+        pending = deque()
+        for job in jobs:
+            pending.append(pool.apply_async(_chunk, (job,)))
+            if len(pending) > processes:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 def _count(rows: list[dict], key: str) -> dict[str, int]:

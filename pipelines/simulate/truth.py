@@ -19,12 +19,12 @@ import polars as pl
 
 from pipelines.kinds import ACTIONS
 from pipelines.simulate.dynamics import Engine
-from pipelines.simulate.history import chunk_sizes, generator, history, take
+from pipelines.simulate.history import generator, history, take
 from pipelines.simulate.params import N_ACTIONS, SimulationError, load_world, world_hash
 from pipelines.simulate.run import calendar
 
 BATCHES = 20
-REPLICATIONS = 12
+REPLICATIONS = 16
 SAMPLE = 20000
 _JOB: dict = {}
 
@@ -42,6 +42,16 @@ def eval_mondays(cal, horizon: int) -> list[int]:
     if spaced[0] < 0 or len(set(spaced)) < 3:
         raise SimulationError("the history is too short for evaluation weeks; use --months 6+")
     return [*spaced, export]
+
+
+def _init(job: dict) -> None:
+    _JOB.clear()
+    _JOB.update(job)
+
+
+def _init(job: dict) -> None:
+    _JOB.clear()
+    _JOB.update(job)
 
 
 def _batch(week: int, batch: int) -> dict:
@@ -165,13 +175,12 @@ def truth_computed(
     cal = calendar(settings, int(meta["months"]))
     horizon = int(settings.get("objective.horizon_days", 90))
     mondays = eval_mondays(cal, horizon)
-    sizes = chunk_sizes(int(meta["cases"]), int(world["meta"]["chunk_cases"]))
+    sizes = [int(x) for x in meta["chunks"]]
     share = min(1.0, sample / int(meta["cases"]))
     frames = []
     for chunk, n in enumerate(sizes):
         prep = _prepare(world, settings, cal, int(meta["seed"]), chunk, n, share, mondays)
-        _JOB.clear()
-        _JOB.update(
+        job = dict(
             world=world,
             settings=settings,
             cal=cal,
@@ -179,13 +188,17 @@ def truth_computed(
             chunk=chunk,
             reps=replications,
             horizon=horizon,
-            **prep,
+            case=prep["case"],
+            weeks=prep["weeks"],
         )
         tasks = [(w, b) for w in range(len(mondays)) for b in range(BATCHES)]
         if processes > 1:
-            with mp.get_context("fork").Pool(processes) as pool:
+            # spawn, not fork: forking while polars' thread pool runs can deadlock
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(processes, initializer=_init, initargs=(job,)) as pool:
                 results = pool.starmap(_batch, tasks, chunksize=1)
         else:
+            _init(job)
             results = [_batch(w, b) for w, b in tasks]
         frames += _frames(world, settings, cal, prep, results)
         if progress:

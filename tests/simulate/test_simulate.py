@@ -195,3 +195,11 @@ def test_truth_files_and_summary(world):
     }
     defects = pl.read_csv(home.truth / "file_defects.csv")
     assert defects.height == sum(summary["expected_quarantine"].values())
+
+
+def test_chunks_in_parallel_give_the_same_bytes(tmp_path):
+    one, two = Home(tmp_path / "one"), Home(tmp_path / "two")
+    simulated(one, _settings(one.root), 300, 6, seed=5, processes=1, chunk_cases=120)
+    simulated(two, _settings(two.root), 300, 6, seed=5, processes=2, chunk_cases=120)
+    assert _digests(one.raw) == _digests(two.raw)
+    assert pl.read_parquet(one.truth / "cases.parquet").height == 300
