@@ -71,7 +71,7 @@ def world():
         "band": [0, 0],
         "passed": result.raw_rows == result.staged_rows + result.quarantined_rows,
     }
-    if not (home.truth / "eval").exists() or not any((home.truth / "eval").iterdir()):
+    if not (home.truth / "eval_outcomes.parquet").exists():
         started = time.perf_counter()
         truth_computed(home, settings)
         TIMINGS["truth_seconds"] = round(time.perf_counter() - started, 1)
