@@ -91,13 +91,14 @@ def stage_names() -> tuple[str, ...]:
 
 
 def selected_stages(text: str | None) -> list[str]:
-    """The stages named by ``--stages`` (comma-separated), in run order; all when ``None``.
+    """The stages named by ``--stages`` (comma-separated), in run order; when ``None``, all
+    but ``simulate`` (the portfolio is then the replicated sample).
 
     Raises ``BenchError`` naming an unknown stage and the known ones.
     """
     known = stage_names()
     if text is None or not text.strip():
-        return list(known)
+        return [name for name in known if name != "simulate"]
     wanted = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [name for name in wanted if name not in known]
     if unknown:
@@ -650,10 +651,13 @@ def benchmarked(
     console = console or Console(quiet=True)
     home_root = bench_home(settings, cases).resolve()
     stage_settings = settings.with_home(home_root)
-    reused = reusable_raw(home_root, cases) if reuse_home else None
+    simulating = "simulate" in names
+    if simulating and "generate" in names:
+        raise BenchError("--stages: choose generate (replicated sample) or simulate, not both")
+    reused = reusable_raw(home_root, cases) if reuse_home and not simulating else None
     if reused is None:
         _fresh_home(home_root)
-        if "generate" not in names:
+        if not simulating and "generate" not in names:
             names.insert(0, "generate")
     scratch = home_root / SCRATCH
     scratch.mkdir(parents=True, exist_ok=True)
@@ -689,7 +693,11 @@ def benchmarked(
                 figures = {**reused["generate"], "reused": True}
             else:
                 figures = _measured(name, home_root, stage_settings, settings_file, cases, progress)
+            if name == "simulate":
+                result["cases_generated"] = cases
+                result["portfolio"] = "simulated"
             if name == "generate":
+                result["portfolio"] = "sample replica"
                 result.update({k: figures.pop(k) for k in REPLICATION_KEYS if k in figures})
                 if reused is None:
                     marker = {"cases_requested": cases, "generate": figures}

@@ -59,6 +59,31 @@ def generate(ctx: StageContext) -> dict:
     }
 
 
+def simulate(ctx: StageContext) -> dict:
+    """``relance simulate`` at the bench size (months and seed from ``[demo]``) into ``raw/``:
+    the simulated portfolio instead of the replicated sample (opt-in: ``--stages simulate,…``)."""
+    from pipelines.home import Home
+    from pipelines.simulate import simulated
+
+    home = Home(ctx.home)
+    summary = simulated(
+        home,
+        ctx.settings,
+        ctx.cases,
+        int(ctx.settings.require("demo.months")),
+        int(ctx.settings.require("demo.seed")),
+        force=True,
+    )
+    raw_bytes = sum(p.stat().st_size for p in home.raw.rglob("*") if p.is_file())
+    return {
+        "rows": sum(summary["rows"].values()),
+        "bytes": raw_bytes,
+        "bytes_of": "raw/",
+        "files_written": summary["files"],
+        "rows_by_kind": summary["rows"],
+    }
+
+
 def read_floor(ctx: StageContext) -> dict:
     """Read every raw file as text into a fresh on-disk DuckDB file (the build's limits)."""
     from pipelines import warehouse
@@ -192,6 +217,7 @@ def build(ctx: StageContext) -> dict:
 
 STAGES: dict[str, Callable[[StageContext], dict]] = {
     "generate": generate,
+    "simulate": simulate,
     "read_floor": read_floor,
     "build": build,
 }

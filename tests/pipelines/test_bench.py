@@ -152,6 +152,15 @@ def test_unknown_stage_is_one_line(settings, tmp_path):
     assert not (tmp_path / "x.json").exists()
 
 
+def test_simulate_is_opt_in_and_excludes_the_replica(settings, tmp_path):
+    assert "simulate" not in bench.selected_stages(None)
+    assert bench.selected_stages("build,simulate") == ["simulate", "build"]
+    with pytest.raises(
+        bench.BenchError, match=r"generate \(replicated sample\) or simulate, not both"
+    ):
+        bench.benchmarked(settings, CASES, tmp_path / "x.json", "generate,simulate", False)
+
+
 def test_timed_calls_count_outermost_time_and_restore_the_functions():
     from pipelines import bench_stage
 
