@@ -201,6 +201,19 @@ def header_problem(
     )
 
 
+def checked(path: Path, spec: FileSpec, mapping: Mapping, root: Path, tmp_dir: Path) -> FileCheck:
+    """Every whole-file check of one planned file (encoding, emptiness, header); raise
+    ``IngestError`` with the one-line message. Used by the build and by ``mappings check``."""
+    rel, mapping_rel = _relative(path, root), _relative(mapping.path, root)
+    check = checked_file(path, rel, spec, mapping_rel, tmp_dir)
+    problem = header_problem(check.header, spec, KINDS[spec.kind], rel, mapping_rel)
+    if problem:
+        if check.utf8_path is not None:
+            check.utf8_path.unlink(missing_ok=True)
+        raise IngestError(problem)
+    return check
+
+
 def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -445,12 +458,8 @@ def ingested(
         if wanted is not None and spec.kind not in wanted:
             continue
         rel = _relative(path, root)
-        mapping_rel = _relative(mapping.path, root)
         try:
-            check = checked_file(path, rel, spec, mapping_rel, tmp_dir)
-            problem = header_problem(check.header, spec, KINDS[spec.kind], rel, mapping_rel)
-            if problem:
-                raise IngestError(problem)
+            check = checked(path, spec, mapping, root, tmp_dir)
         except IngestError as exc:
             problems.append(str(exc))
             continue

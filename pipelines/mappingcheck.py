@@ -21,21 +21,14 @@ def mapping_report(root: Path, settings: Settings) -> tuple[list[str], list[str]
     with tempfile.TemporaryDirectory() as tmp:
         for mapping, spec, path, received in planned:
             rel = ingest._relative(path, root)
-            mapping_rel = ingest._relative(mapping.path, root)
             try:
-                check = ingest.checked_file(path, rel, spec, mapping_rel, Path(tmp))
-                problem = ingest.header_problem(
-                    check.header, spec, KINDS[spec.kind], rel, mapping_rel
-                )
+                check = ingest.checked(path, spec, mapping, root, Path(tmp))
             except ingest.IngestError as exc:
                 problems.append(str(exc))
                 continue
             finally:
                 for leftover in Path(tmp).iterdir():
                     leftover.unlink()
-            if problem:
-                problems.append(problem)
-                continue
             known = {spec.header_for(c).lower() for c in KINDS[spec.kind].column_names}
             unmapped = [h for h in check.header if h.lower() not in known]
             note = f"; unmapped columns ignored: {', '.join(unmapped)}" if unmapped else ""

@@ -247,29 +247,36 @@ class BuildError(RuntimeError):
     """The build could not be published; the previous build stays current."""
 
 
-def lost_rows(con) -> list[tuple[str, int, int, int, int]]:
-    """Files whose raw rows differ from staged + quarantined rows:
-    ``(source_file, file_id, raw, staged, quarantined)``; empty when nothing is lost."""
-    staged = " union all ".join(
+def _per_file_counts_sql() -> str:
+    """One row per loaded file: declared rows, raw rows, staged rows, quarantined rows."""
+    raw = " union all ".join(f"select file_id from raw.{k}" for k in STAGING_STEPS)
+    out = " union all ".join(
         f"select file_id, 1 as s, 0 as q from staging.{k} "
         f"union all select file_id, 0, 1 from quarantine.{k}"
         for k in STAGING_STEPS
     )
-    raw = " union all ".join(f"select file_id from raw.{k}" for k in STAGING_STEPS)
-    return con.execute(
-        f"""
+    return f"""
         with raw_counts as (select file_id, count(*) as raw_rows from ({raw}) group by file_id),
         out_counts as (
-          select file_id, sum(s) as staged, sum(q) as quarantined from ({staged}) group by file_id
-        ),
-        final as (
-          select f.source_file, f.file_id, f.rows as declared, coalesce(r.raw_rows, 0) as raw_rows,
-                 coalesce(o.staged, 0) as staged, coalesce(o.quarantined, 0) as quarantined
-          from raw.files f
-          left join raw_counts r using (file_id)
-          left join out_counts o using (file_id)
+          select file_id, sum(s) as staged, sum(q) as quarantined from ({out}) group by file_id
         )
-        select source_file, file_id, raw_rows, staged, quarantined from final
+        select f.source_file, f.file_id, f.rows as declared,
+               coalesce(r.raw_rows, 0) as raw_rows,
+               coalesce(o.staged, 0)::bigint as staged,
+               coalesce(o.quarantined, 0)::bigint as quarantined
+        from raw.files f
+        left join raw_counts r using (file_id)
+        left join out_counts o using (file_id)
+        """
+
+
+def lost_rows(con) -> list[tuple[str, int, int, int, int]]:
+    """Files whose raw rows differ from staged + quarantined rows:
+    ``(source_file, file_id, raw, staged, quarantined)``; empty when nothing is lost."""
+    return con.execute(
+        f"""
+        select source_file, file_id, raw_rows, staged, quarantined
+        from ({_per_file_counts_sql()})
         where raw_rows != staged + quarantined or raw_rows != declared
         order by file_id
         """
@@ -278,13 +285,8 @@ def lost_rows(con) -> list[tuple[str, int, int, int, int]]:
 
 def file_counts(con) -> dict[int, tuple[int, int]]:
     """``{file_id: (staged, quarantined)}``."""
-    parts = " union all ".join(
-        f"select file_id, 1 as s, 0 as q from staging.{k} "
-        f"union all select file_id, 0, 1 from quarantine.{k}"
-        for k in STAGING_STEPS
-    )
     rows = con.execute(
-        f"select file_id, sum(s)::bigint, sum(q)::bigint from ({parts}) group by file_id"
+        f"select file_id, staged, quarantined from ({_per_file_counts_sql()})"
     ).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
 
