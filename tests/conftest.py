@@ -30,3 +30,44 @@ def write_source(home: Home, name: str, mapping: str, files: dict[str, bytes | s
         data = content.encode("utf-8") if isinstance(content, str) else content
         (folder / file_name).write_bytes(data)
     return folder
+
+
+SMALL_WORLD = {"cases": 1500, "months": 12, "seed": 7}
+
+
+def _small_home_built(root: Path) -> Path:
+    """Simulate and build the small world into ``root`` once (xdist workers share it by a lock)."""
+    import fcntl
+
+    from pipelines.build import built
+    from pipelines.simulate import simulated
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / "small_home.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "builds" / "current").exists():
+            settings = load_settings(environ={}).with_home(root)
+            home = Home(root).ensure()
+            simulated(home, settings, processes=1, **SMALL_WORLD)
+            built(home, settings)
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_home_master(tmp_path_factory) -> Path:
+    """The one small simulated home of a test run (1,500 cases, 12 months, seed 7), built once.
+
+    Read it only; tests that write (models, plans, state) take ``small_settings``, a private copy.
+    """
+    shared = tmp_path_factory.getbasetemp().parent / "small-world" / "home"
+    return _small_home_built(shared)
+
+
+@pytest.fixture
+def small_settings(small_home_master: Path, tmp_path: Path) -> Settings:
+    """Settings on a private copy of the small simulated home (cheap: about 30 MB)."""
+    import shutil
+
+    copy = tmp_path / "small-home"
+    shutil.copytree(small_home_master, copy, ignore=shutil.ignore_patterns("*.lock", ".tmp"))
+    return load_settings(environ={}).with_home(copy)
