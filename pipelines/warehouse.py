@@ -66,6 +66,9 @@ MART_STEPS: tuple[str, ...] = (
     "kpi_monthly",
     "vintage_recovery",
     "contact_pressure",
+    "limitation_deadlines",
+    "compliance_breaches",
+    "compliance_tiles",
 )
 
 TABLE_MACROS: dict[str, tuple[str, ...]] = {
@@ -232,7 +235,10 @@ def transformed(
     for name in CORE_STEPS:
         report["core"][name] = materialised(con, "core", name)
         notify("core", name, {"rows": report["core"][name]})
-    for name, params in TABLE_MACROS.items():
+    from pipelines import rules
+
+    rules.rule_tables(con, settings)
+    for name, params in {**TABLE_MACROS, **rules.macro_parameters(settings)}.items():
         table_macro(con, name, params)
     for name in MART_STEPS:
         report["marts"][name] = materialised(con, "marts", name)

@@ -45,6 +45,9 @@ PLANTS: dict[str, tuple[str, object, str]] = {
     "marts.contact_pressure": ("attempts", 0, "attempts=0"),
     "marts.kpi_monthly": ("penetration_rate", 2.5, "2.5"),
     "marts.vintage_recovery": ("age_months", -1, "-1"),
+    "marts.limitation_deadlines": ("basis", "forever", "'forever'"),
+    "marts.compliance_breaches": ("tile", "jaywalking", "'jaywalking'"),
+    "marts.compliance_tiles": ("breaches", -1, "-1"),
 }
 for _name, _kind in KINDS.items():
     PLANTS[f"files.{_name}"] = ("data_rows", 0, "data_rows=0")

@@ -1,0 +1,391 @@
+-- marts.compliance_breaches — every row behind a compliance tile (DOMAIN §3, target 0).
+-- grain: one row per breaching record and tile. key: (tile, ref).
+--
+-- Judged on what happened (event dates, the debtor's local calendar), with the figures this
+-- build applied (marts.rule_settings, marts.calling_windows, marts.public_holidays):
+--   contact_cap: an outbound attempt beyond max_calls_per_day calls on the debtor's local day
+--     (rule calls_per_day: the second call and later, by time), one that makes more than
+--     max_outbound_per_7_days outbound attempts in the rolling 7 local days ending that day
+--     (rule outbound_7_days, counting the day's earlier attempts only), or a call within
+--     quiet_days_after_conversation days after a right-party conversation without a call-back
+--     requested since (rule quiet_period). One row per attempt (rules joined when several).
+--   out_of_window: an outbound attempt on a channel of window_channels outside the calling
+--     profile's windows in the debtor's local time, on a Sunday-like day off, or on a public
+--     holiday of the debtor's department.
+--   excluded_contact: an outbound attempt on a day the case was excluded (DOMAIN §4): a dispute
+--     opened before that day and not yet resolved, a debtor event (over-indebtedness, insolvency,
+--     deceased, represented, vulnerable) started before it and not ended, a case closed or
+--     recalled before it, a promise made before it whose due date + grace is not past, or a
+--     per-channel opt-out effective before it.
+--   late_remittance: funds remitted more than one calendar month after encashment (CPCE R124-4).
+--   consumer_fee: a fee line on an individual's case without an enforceable title by its date.
+--   time_barred_worked: an outbound attempt on a case whose every invoice was past its
+--     limitation deadline on that day (same rule as marts.limitation, acknowledgements so far).
+-- Ids are ours (case_id, debtor_id): pseudonymise them before showing (pipelines.privacy).
+
+with
+
+figures as (
+    select * from marts.rule_settings
+),
+
+attempts as (
+    select
+        a.action_id,
+        a.action_ref,
+        a.case_id,
+        a.debtor_id,
+        a.creditor_ref,
+        a.case_ref,
+        a.channel,
+        a.outcome,
+        a.action_at,
+        a.action_date,
+        coalesce(d.department, '') as department,
+        timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', a.action_at)) as local_at
+    from core.actions as a
+    inner join core.debtors as d using (debtor_id)
+    where a.is_attempt
+),
+
+attempts_local as (
+    select
+        *,
+        cast(local_at as date) as contact_date,
+        cast(date_trunc('week', action_date) as date) as week_start_date,
+        row_number() over (
+            partition by debtor_id, cast(local_at as date) order by action_at, action_id
+        ) as nth_in_day,
+        row_number() over (
+            partition by debtor_id, cast(local_at as date), channel = 'call'
+            order by action_at, action_id
+        ) as nth_same_kind_in_day
+    from attempts
+),
+
+daily as (
+    select debtor_id, contact_date, count(*) as attempts
+    from attempts_local
+    group by debtor_id, contact_date
+),
+
+previous_6_days as (
+    select
+        debtor_id,
+        contact_date,
+        coalesce(
+            sum(attempts) over (
+                partition by debtor_id
+                order by contact_date
+                range between interval 6 days preceding and interval 1 day preceding
+            ),
+            0
+        ) as attempts_before
+    from daily
+),
+
+conversations as (
+    select debtor_id, cast(local_at as date) as conversation_date
+    from attempts
+    where channel = 'call' and outcome = 'right_party'
+),
+
+callbacks as (
+    select
+        a.debtor_id,
+        cast(timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', a.action_at)) as date)
+            as callback_date
+    from core.actions as a
+    inner join core.debtors as d using (debtor_id)
+    where a.outcome = 'callback_requested'
+),
+
+calls_after_conversation as (
+    select
+        c.action_id,
+        max(v.conversation_date) as conversation_date
+    from attempts_local as c
+    inner join conversations as v
+        on
+            c.debtor_id = v.debtor_id
+            and v.conversation_date < c.contact_date
+            and c.contact_date <= v.conversation_date + (select quiet_days_after_conversation from figures)
+    where c.channel = 'call'
+    group by c.action_id
+),
+
+quiet_breaches as (
+    select q.action_id
+    from calls_after_conversation as q
+    inner join attempts_local as c using (action_id)
+    where not exists (
+        select 1
+        from callbacks as b
+        where
+            b.debtor_id = c.debtor_id
+            and b.callback_date >= q.conversation_date
+            and b.callback_date <= c.contact_date
+    )
+),
+
+cap_rules as (
+    select
+        a.*,
+        list_filter(
+            [
+                case
+                    when
+                        a.channel = 'call'
+                        and a.nth_same_kind_in_day > (select max_calls_per_day from figures)
+                        then 'calls_per_day'
+                end,
+                case
+                    when
+                        p.attempts_before + a.nth_in_day
+                        > (select max_outbound_per_7_days from figures)
+                        then 'outbound_7_days'
+                end,
+                case when q.action_id is not null then 'quiet_period' end
+            ],
+            lambda r: r is not null
+        ) as rules
+    from attempts_local as a
+    inner join previous_6_days as p using (debtor_id, contact_date)
+    left join quiet_breaches as q using (action_id)
+),
+
+contact_cap as (
+    select
+        'contact_cap' as tile,
+        array_to_string(rules, ',') as rule,
+        case_id,
+        debtor_id,
+        creditor_ref,
+        case_ref,
+        action_ref as ref,
+        contact_date as event_date,
+        channel || ' at ' || strftime(local_at, '%H:%M') || ' local' as detail
+    from cap_rules
+    where len(rules) > 0
+),
+
+windows as (
+    select w.*
+    from marts.calling_windows as w
+    where w.profile = (select calling_profile from figures)
+),
+
+out_of_window as (
+    select
+        'out_of_window' as tile,
+        case
+            when h.holiday_date is not null then 'public_holiday'
+            else 'outside_window'
+        end as rule,
+        a.case_id,
+        a.debtor_id,
+        a.creditor_ref,
+        a.case_ref,
+        a.action_ref as ref,
+        a.contact_date as event_date,
+        a.channel || ' at ' || strftime(a.local_at, '%a %H:%M') || ' local'
+        || coalesce(' (' || h.name || ')', '') as detail
+    from attempts_local as a
+    left join marts.public_holidays as h
+        on h.department = a.department and h.holiday_date = a.contact_date
+    where
+        list_contains((select window_channels from figures), a.channel)
+        and (
+            h.holiday_date is not null
+            or not exists (
+                select 1
+                from windows as w
+                where
+                    w.isodow = isodow(a.local_at)
+                    and cast(a.local_at as time) >= cast(w.start_time as time)
+                    and cast(a.local_at as time) < cast(w.end_time as time)
+            )
+        )
+),
+
+exclusion_periods as (
+    select
+        case_id,
+        null as debtor_id,
+        null as channel,
+        'open_dispute' as reason,
+        opened_date as from_date,
+        resolved_date as until_date
+    from core.disputes
+    union all
+    select null, debtor_id, null, event_type, start_date, end_date
+    from core.debtor_events
+    union all
+    select case_id, null, null, status, closed_date, null
+    from core.cases
+    where status in ('closed', 'recalled') and closed_date is not null
+    union all
+    select
+        case_id,
+        null,
+        null,
+        'promise_pending',
+        made_date,
+        cast(due_date + (select promise_grace_days from figures) + 1 as date)
+    from core.promises
+    where not coalesce(is_kept, false)
+    union all
+    select null, debtor_id, channel, 'opt_out', effective_date, null
+    from core.contact_preferences
+    where preference = 'opt_out'
+),
+
+excluded_attempts as (
+    select
+        action_id,
+        string_agg(distinct reason, ',' order by reason) as reasons
+    from (
+        select a.action_id, e.reason
+        from attempts_local as a
+        inner join exclusion_periods as e
+            on
+                e.case_id = a.case_id
+                and e.from_date < a.week_start_date
+                and (e.until_date is null or a.action_date < e.until_date)
+        union all
+        select a.action_id, e.reason
+        from attempts_local as a
+        inner join exclusion_periods as e
+            on
+                e.debtor_id = a.debtor_id
+                and (e.channel is null or e.channel = a.channel)
+                and e.from_date < a.week_start_date
+                and (e.until_date is null or a.action_date < e.until_date)
+    )
+    group by action_id
+),
+
+excluded_contact as (
+    select
+        'excluded_contact' as tile,
+        x.reasons as rule,
+        a.case_id,
+        a.debtor_id,
+        a.creditor_ref,
+        a.case_ref,
+        a.action_ref as ref,
+        a.contact_date as event_date,
+        a.channel || ' while ' || replace(x.reasons, ',', ', ') as detail
+    from attempts_local as a
+    inner join excluded_attempts as x using (action_id)
+),
+
+late_remittance as (
+    select
+        'late_remittance' as tile,
+        'one_calendar_month' as rule,
+        r.case_id,
+        c.debtor_id,
+        r.creditor_ref,
+        r.case_ref,
+        r.remittance_ref as ref,
+        r.remitted_date as event_date,
+        'encashed ' || strftime(r.paid_date, '%Y-%m-%d') || ', held ' || r.days_held || ' days'
+            as detail
+    from core.remittances as r
+    left join core.cases as c using (case_id)
+    where r.remitted_date > r.paid_date + interval 1 month
+),
+
+consumer_fee as (
+    select
+        'consumer_fee' as tile,
+        'no_enforceable_title' as rule,
+        case_id,
+        debtor_id,
+        creditor_ref,
+        case_ref,
+        fee_ref as ref,
+        fee_date as event_date,
+        fee_type || ' ' || amount_cents || ' cents' as detail
+    from core.fees
+    where debtor_type = 'individual' and not coalesce(has_title_by_fee_date, false)
+),
+
+case_invoices as (
+    select
+        i.case_id,
+        c.debtor_type,
+        i.placed_date,
+        coalesce(i.title_date, i.due_date) as base_date,
+        case
+            when i.title_date is not null then (select judgment_years from figures)
+            when c.debtor_type = 'business' then (select business_years from figures)
+            else (select consumer_years from figures)
+        end as years
+    from core.invoices as i
+    inner join core.cases as c using (case_id)
+),
+
+acknowledgements as (
+    select case_id, paid_date as acknowledged_date
+    from core.payments
+    where not is_reversal and not coalesce(is_fully_reversed, false)
+    union all
+    select case_id, agreed_date from core.payment_plans
+),
+
+attempt_acknowledgements as (
+    select
+        a.action_id,
+        a.case_id,
+        a.action_date,
+        k.acknowledged_date as last_acknowledged_date
+    from attempts_local as a
+    asof left join acknowledgements as k
+        on a.case_id = k.case_id and a.action_date > k.acknowledged_date
+),
+
+attempt_deadlines as (
+    select
+        a.action_id,
+        max(
+            greatest(i.base_date, a.last_acknowledged_date)
+            + to_years(cast(i.years as integer))
+        ) as deadline_date
+    from attempt_acknowledgements as a
+    inner join case_invoices as i on i.case_id = a.case_id and i.placed_date <= a.action_date
+    group by a.action_id
+),
+
+time_barred_worked as (
+    select
+        'time_barred_worked' as tile,
+        'limitation_passed' as rule,
+        a.case_id,
+        a.debtor_id,
+        a.creditor_ref,
+        a.case_ref,
+        a.action_ref as ref,
+        a.action_date as event_date,
+        a.channel || ' after deadline ' || strftime(t.deadline_date, '%Y-%m-%d') as detail
+    from attempts_local as a
+    inner join attempt_deadlines as t using (action_id)
+    where t.deadline_date <= a.action_date
+),
+
+final as (
+    select * from contact_cap
+    union all by name
+    select * from out_of_window
+    union all by name
+    select * from excluded_contact
+    union all by name
+    select * from late_remittance
+    union all by name
+    select * from consumer_fee
+    union all by name
+    select * from time_barred_worked
+)
+
+select * from final
