@@ -213,6 +213,16 @@ def table_macro(con, name: str, parameters: Iterable[str]) -> None:
     )
 
 
+def macros_installed(con, settings: Settings) -> None:
+    """Before the marts: the rules' tables from settings (``pipelines.rules.rule_tables``) and
+    every table macro, the rules' ones with this build's figures as default arguments."""
+    from pipelines import rules
+
+    rules.rule_tables(con, settings)
+    for name, params in {**TABLE_MACROS, **rules.macro_parameters(settings)}.items():
+        table_macro(con, name, params)
+
+
 def transformed(
     con,
     settings: Settings,
@@ -235,11 +245,7 @@ def transformed(
     for name in CORE_STEPS:
         report["core"][name] = materialised(con, "core", name)
         notify("core", name, {"rows": report["core"][name]})
-    from pipelines import rules
-
-    rules.rule_tables(con, settings)
-    for name, params in {**TABLE_MACROS, **rules.macro_parameters(settings)}.items():
-        table_macro(con, name, params)
+    macros_installed(con, settings)
     for name in MART_STEPS:
         report["marts"][name] = materialised(con, "marts", name)
         notify("marts", name, {"rows": report["marts"][name]})

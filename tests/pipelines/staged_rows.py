@@ -143,8 +143,8 @@ def built(con, settings, rows: Mapping[str, Iterable[Mapping[str, Any]]]) -> dic
     counts = {}
     for name in warehouse.CORE_STEPS:
         counts[f"core.{name}"] = warehouse.materialised(con, "core", name)
-    for name, params in warehouse.TABLE_MACROS.items():
-        warehouse.table_macro(con, name, params)
+    warehouse.create_raw_schema(con)
+    warehouse.macros_installed(con, settings)
     for name in warehouse.MART_STEPS:
         counts[f"marts.{name}"] = warehouse.materialised(con, "marts", name)
     return counts

@@ -153,9 +153,7 @@ def con(core_schema):
 
 def installed(con, settings=SETTINGS):
     """Install the rules' tables and macros as a build does."""
-    rules.rule_tables(con, settings)
-    for name, params in {**warehouse.TABLE_MACROS, **rules.macro_parameters(settings)}.items():
-        warehouse.table_macro(con, name, params)
+    warehouse.macros_installed(con, settings)
     return con
 
 
