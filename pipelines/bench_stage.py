@@ -230,6 +230,7 @@ STAGES: dict[str, Callable[[StageContext], dict]] = {
     "simulate": simulate,
     "read_floor": read_floor,
     "build": build,
+    "app": lambda ctx: importlib.import_module("app.bench").stage(ctx),
     "eligibility": lambda ctx: importlib.import_module("pipelines.rules").eligibility_bench(ctx),
 }
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from app import format as fmt
+from app import queries
 from pipelines.home import Home
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -96,3 +98,87 @@ def test_app_serves_on_loopback_and_says_what_to_run_on_an_empty_home(tmp_path, 
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=20)
+
+
+# url path -> (its title, whether it draws a chart on the small home)
+PAGES = {
+    "": ("Portfolio", True),  # the default page is served at the root
+    "vintages": ("Vintages", True),
+    "channels": ("Channels and tone", True),
+    "compliance": ("Compliance", True),
+    "models": ("Models", False),
+    "plan": ("Plan", False),
+    "data-quality": ("Data quality", True),
+}
+
+
+def _wait_rendered(page, title: str, chart: bool) -> None:
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
+    if chart:
+        page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
+
+
+def _state_write(home: Home) -> None:
+    with home.state() as con:
+        con.execute("create table if not exists app_test_probe (written_at timestamp)")
+        con.execute("insert into app_test_probe values (current_timestamp)")
+
+
+def test_every_page_in_a_real_browser_while_a_build_and_a_state_write_run(
+    tmp_path, browser_page, small_settings
+):
+    home = Home(small_settings.home)
+    path = home.current_path()
+    placed = queries.frame(path, "select sum(placed_amount_cents)::bigint as c from core.cases")
+    port = _free_port()
+    proc = _served(home.root, port)
+    try:
+        started = time.monotonic()
+        browser_page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        tile = browser_page.get_by_test_id("stMetric").filter(has_text="Placed").first
+        tile.get_by_test_id("stMetricValue").wait_for(timeout=60_000)
+        shown = tile.get_by_test_id("stMetricValue").inner_text()
+        assert shown == fmt.euros(int(placed["c"][0]), decimals=False), repr(shown)
+        first_paint = time.monotonic() - started
+        _wait_rendered(browser_page, "Portfolio", chart=True)
+        assert first_paint < 60
+        assert browser_page.get_by_text("Page not found").count() == 0
+
+        # A build and a state-store write succeed while the app is serving.
+        build = subprocess.run(
+            [sys.executable, "-m", "pipelines", "--home", str(home.root), "build"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert build.returncode == 0, build.stdout + build.stderr
+        assert home.current_path() != path
+        _state_write(home)
+
+        for url, (title, chart) in PAGES.items():
+            browser_page.goto(f"http://127.0.0.1:{port}/{url}", wait_until="domcontentloaded")
+            _wait_rendered(browser_page, title, chart)
+            assert browser_page.get_by_test_id("stException").count() == 0, url
+            if chart:  # a page with data shows a KPI value or an explanation of what to run
+                shown = browser_page.get_by_test_id("stMetricValue").count()
+                shown += browser_page.get_by_test_id("stAlert").count()
+                assert shown, url
+            browser_page.screenshot(
+                path=str(tmp_path / f"{url or 'portfolio'}.png"), full_page=True
+            )
+
+        # A shared link reproduces a filtered view.
+        creditor = queries.frame(path, "select min(creditor_ref) as c from core.cases")["c"][0]
+        browser_page.goto(
+            f"http://127.0.0.1:{port}/?creditor={creditor}", wait_until="domcontentloaded"
+        )
+        _wait_rendered(browser_page, "Portfolio", chart=True)
+        assert f"creditor={creditor}" in browser_page.url
+        browser_page.screenshot(path=str(tmp_path / "portfolio-filtered.png"), full_page=True)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=20)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(
+        [*(f"{u or 'portfolio'}.png" for u in PAGES), "portfolio-filtered.png"]
+    )
