@@ -1,7 +1,10 @@
 """The logging policy of the simulated agency: DOMAIN §4 rules and the champion ladder.
 
-Pure functions on arrays (one row per case). A later rules issue replaces the rule functions with
-the shared ones of ``pipelines/rules.py``; the ladder and the exploration stay here.
+Pure functions on arrays (one row per case). These are the simulated agency's own historical
+rules, applied to the simulator's true state day by day; they stay here rather than calling
+``pipelines/rules.py`` (which reads a warehouse) so that the world's bytes do not depend on the
+product's code. The product's rules engine judges the result: on the default world its compliance
+tiles find exactly the planted violations and nothing else (tests/acceptance/test_compliance.py).
 
 Rules encoded (DOMAIN §4, figures from ``relance.toml``):
 
