@@ -28,18 +28,9 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from pipelines.kinds import ACTIONS as ACTIONS  # the eight actions (DESIGN §5), defined once
 from pipelines.settings import Settings
 
-ACTIONS: tuple[str, ...] = (
-    "wait",
-    "sms_nudge",
-    "email_nudge",
-    "email_formal",
-    "call_nudge",
-    "call_formal",
-    "letter_formal",
-    "formal_notice",
-)
 ACTION_CHANNEL: dict[str, str | None] = {
     "wait": None,
     "sms_nudge": "sms",
