@@ -94,6 +94,7 @@ def connect(path: Path | str, settings: Settings, read_only: bool = False):
     }
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")  # our commands show their own progress
     if not read_only and str(path) != ":memory:":
         temp = Path(path).parent / ".tmp"
         temp.mkdir(parents=True, exist_ok=True)

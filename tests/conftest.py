@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,10 @@ def small_home_master(tmp_path_factory) -> Path:
 
     Read it only; tests that write (models, plans, state) take ``small_settings``, a private copy.
     """
-    shared = tmp_path_factory.getbasetemp().parent / "small-world" / "home"
+    run_root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # gw0, gw1…: share the run's folder above them
+        run_root = run_root.parent
+    shared = run_root / "small-world" / "home"
     return _small_home_built(shared)
 
 
