@@ -226,6 +226,35 @@ def scope_sql(filters: Filters, banded: bool = False) -> tuple[str, list[Any]]:
     return sql, params
 
 
+def facts_where(filters: Filters, banded: bool = False) -> tuple[str, list[Any]]:
+    """The WHERE condition selecting ``filters``' cases on a mart carrying the case filter
+    dimensions (``marts.case_facts``, ``marts.case_attempts``, ``marts.decision_outcomes``:
+    creditor_ref, debtor_type, observed_cause, stage, placed_month), and its parameters.
+
+    The same cases as ``scope_sql`` (months are whole, so placed_month bounds equal the
+    placed_date bounds). With ``banded`` the caller registers ``app_banded(case_id)``.
+    """
+    where, params = ["true"], []
+    for column, chosen in (
+        ("creditor_ref", filters.creditors),
+        ("debtor_type", filters.debtor_types),
+        ("observed_cause", filters.causes),
+        ("stage", filters.stages),
+    ):
+        if chosen:
+            where.append(f"{column} in ({', '.join('?' * len(chosen))})")
+            params.extend(chosen)
+    if filters.placed_from:
+        where.append("placed_month >= ?")
+        params.append(dt.datetime.strptime(filters.placed_from, "%Y-%m").date())
+    if filters.placed_to:
+        where.append("placed_month < ?")
+        params.append(_month_end(filters.placed_to))
+    if banded:
+        where.append("case_id in (select case_id from app_banded)")
+    return " and ".join(where), params
+
+
 # -- score bands (state store, written by `relance score`) -------------------------------------
 def latest_score_bands(home: Home) -> pl.DataFrame | None:
     """case_id, score_band of the latest scoring (newest ``scored_at``), or ``None``."""
@@ -303,7 +332,109 @@ def portfolio_kpis(
     cured (paid in full or a completed plan), cure_rate = cured ÷ cases; cost_cents (Σ
     ``[objective.cost_cents]`` of outbound attempts), cost_to_collect = cost ÷ collected;
     disputes per 1,000 cases, complaints per 1,000 outbound attempts.
+
+    Read from the build-time marts ``marts.case_facts`` (one row per case) and
+    ``marts.case_attempts`` (case × action); only promises, which depend on the grace, are
+    counted from ``core.promises``. A build without those marts is answered from core.*.
     """
+    banded = bool(filters.score_bands)
+    where, params = facts_where(filters, banded)
+    sql = f"""
+    with scope as (select * from marts.case_facts where {where}),
+    as_of as (
+        select greatest((select max(placed_date) from core.cases),
+                        (select max(paid_date) from core.payments),
+                        (select max(action_date) from core.actions)) + 1 as d
+    ),
+    acts as (
+        select sum(a.attempts) as attempts,
+               sum(a.attempts * coalesce(k.cost_cents, 0)) as cost_cents
+        from marts.case_attempts as a left join {cost_values_sql(costs)} as k using (action)
+        where {where}
+    ),
+    prom as (
+        select count(*) filter (where due_date + ? < (select d from as_of)) as promises_due,
+               count(*) filter (where due_date + ? < (select d from as_of) and is_kept)
+                 as promises_kept
+        from core.promises semi join scope using (case_id)
+    ),
+    final as (
+        select
+          count(*) as cases,
+          coalesce(sum(placed_amount_cents), 0)::bigint as placed_cents,
+          coalesce(sum(collected_cents), 0)::bigint as collected_cents,
+          sum(collected_cents) / nullif(sum(placed_amount_cents), 0) as recovery_rate_amount,
+          count(*) filter (where is_paid) as cases_paid,
+          count(*) filter (where is_paid) / nullif(count(*), 0) as recovery_rate_count,
+          count(*) filter (where is_paid_in_full) as cases_paid_in_full,
+          count(*) filter (where is_open) as active_cases,
+          count(*) filter (where is_cured) as cured,
+          count(*) filter (where is_cured) / nullif(count(*), 0) as cure_rate,
+          (select promises_due from prom) as promises_due,
+          (select promises_kept from prom) as promises_kept,
+          (select promises_kept from prom) / nullif((select promises_due from prom), 0)
+            as promise_kept_rate,
+          coalesce((select cost_cents from acts), 0)::bigint as cost_cents,
+          coalesce((select attempts from acts), 0)::bigint as outbound_attempts,
+          (select cost_cents from acts) / nullif(sum(collected_cents), 0) as cost_to_collect,
+          coalesce(sum(disputes), 0)::bigint as disputes,
+          coalesce(sum(disputes), 0) / nullif(count(*), 0) as dispute_rate,
+          coalesce(sum(complaints), 0)::bigint as complaints,
+          coalesce(sum(complaints), 0)
+            / nullif(coalesce((select attempts from acts), 0), 0) as complaint_rate
+        from scope
+    )
+    select * from final
+    """
+    tables = _scope_tables(home, filters)
+    try:
+        return frame(path, sql, [*params, *params, grace_days, grace_days], tables)
+    except duckdb.CatalogException:
+        return _portfolio_kpis_scan(path, filters, home, costs, grace_days)
+
+
+def portfolio_monthly(path: Path, filters: Filters, home: Home) -> pl.DataFrame:
+    """month, creditor_ref, placed_cases, placed_cents, collected_cents (net, by paid month),
+    liquidation_rate_amount_period (collected ÷ placed in the month: distorted by inflow).
+
+    The selected cases come from ``marts.case_facts``; a build without it is answered from
+    core.*."""
+    where, params = facts_where(filters, bool(filters.score_bands))
+    sql = f"""
+    with scope as (
+        select case_id, creditor_ref, placed_month, placed_amount_cents
+        from marts.case_facts where {where}
+    ),
+    placed as (
+        select placed_month as month, creditor_ref,
+               count(*) as placed_cases, sum(placed_amount_cents)::bigint as placed_cents
+        from scope group by all
+    ),
+    collected as (
+        select date_trunc('month', p.paid_date)::date as month, s.creditor_ref,
+               sum(p.amount_cents)::bigint as collected_cents
+        from core.payments as p join scope as s using (case_id) group by all
+    ),
+    final as (
+        select month, creditor_ref,
+               coalesce(placed_cases, 0) as placed_cases,
+               coalesce(placed_cents, 0)::bigint as placed_cents,
+               coalesce(collected_cents, 0)::bigint as collected_cents,
+               collected_cents / nullif(placed_cents, 0) as liquidation_rate_amount_period
+        from placed full join collected using (month, creditor_ref)
+    )
+    select * from final order by month, creditor_ref
+    """
+    try:
+        return frame(path, sql, params, _scope_tables(home, filters))
+    except duckdb.CatalogException:
+        return _portfolio_monthly_scan(path, filters, home)
+
+
+def _portfolio_kpis_scan(
+    path: Path, filters: Filters, home: Home, costs: Mapping[str, int], grace_days: int = 0
+) -> pl.DataFrame:
+    """``portfolio_kpis`` over core.* (a build without ``marts.case_facts``)."""
     scope, params = scope_sql(filters, banded=bool(filters.score_bands))
     sql = f"""
     with scope as ({scope}),
@@ -374,9 +505,8 @@ def portfolio_kpis(
     return frame(path, sql, [*params, grace_days, grace_days], _scope_tables(home, filters))
 
 
-def portfolio_monthly(path: Path, filters: Filters, home: Home) -> pl.DataFrame:
-    """month, creditor_ref, placed_cases, placed_cents, collected_cents (net, by paid month),
-    liquidation_rate_amount_period (collected ÷ placed in the month: distorted by inflow)."""
+def _portfolio_monthly_scan(path: Path, filters: Filters, home: Home) -> pl.DataFrame:
+    """``portfolio_monthly`` over core.* (a build without ``marts.case_facts``)."""
     scope, params = scope_sql(filters, banded=bool(filters.score_bands))
     sql = f"""
     with scope as ({scope}),
@@ -426,8 +556,45 @@ def first_payment_survival(path: Path, creditor: str | None, max_days: int = 365
     """Kaplan–Meier curve of days from placement to the first counting payment.
 
     days, at_risk, paid (events that day), share_unpaid = S(days); a case without a payment is
-    censored at the data end (or at ``max_days``).
+    censored at the data end (or at ``max_days``). The first payment date per case is read from
+    ``marts.case_facts``; a build without it is answered from core.*.
     """
+    where, params = ("where c.creditor_ref = ?", [creditor]) if creditor else ("", [])
+    sql = f"""
+        with as_of as (
+            select greatest((select max(placed_date) from core.cases),
+                            (select max(paid_date) from core.payments)) + 1 as d
+        ),
+        durations as (
+            select least(coalesce(c.first_paid_date, (select d from as_of)) - c.placed_date, ?)
+                     as days,
+                   c.first_paid_date is not null and c.first_paid_date - c.placed_date <= ?
+                     as is_paid
+            from marts.case_facts as c {where}
+        ),
+        by_day as (
+            select days, count(*) filter (where is_paid) as paid, count(*) as leaving
+            from durations where days >= 0 group by days
+        ),
+        final as (
+            select days, paid,
+                   (sum(leaving) over (order by days desc))::bigint as at_risk
+            from by_day
+        )
+        select days, at_risk, paid,
+               product(1 - paid / at_risk) over (order by days) as share_unpaid
+        from final order by days
+        """
+    try:
+        return frame(path, sql, [max_days, max_days, *params])
+    except duckdb.CatalogException:
+        return _first_payment_survival_scan(path, creditor, max_days)
+
+
+def _first_payment_survival_scan(
+    path: Path, creditor: str | None, max_days: int = 365
+) -> pl.DataFrame:
+    """``first_payment_survival`` over core.* (a build without ``marts.case_facts``)."""
     where, params = ("where c.creditor_ref = ?", [creditor]) if creditor else ("", [])
     return frame(
         path,
@@ -464,6 +631,9 @@ def first_payment_survival(path: Path, creditor: str | None, max_days: int = 365
 
 
 # -- channels and tone -------------------------------------------------------------------------
+OUTCOME_MAX_DAYS = 92  # marts.decision_outcomes keeps outcome days 0 … 91
+
+
 def channel_outcomes(
     path: Path, filters: Filters, home: Home, segment: str = "debtor_type", days: int = 14
 ) -> pl.DataFrame:
@@ -472,7 +642,62 @@ def channel_outcomes(
     kind 'observed': every logged decision (the champion policy chose most of them: confounded);
     kind 'randomised': exploration decisions only (drawn uniformly among allowed actions),
     weighted by 1 / propensity (self-normalised IPS) — the causal comparison.
+
+    Read from ``marts.decision_outcomes`` (decisions aggregated at build time with the days to
+    their first payment and complaint); score bands (case-level), horizons over
+    ``OUTCOME_MAX_DAYS`` and builds without that mart are answered from core.*.
     """
+    column = {"debtor_type": "debtor_type", "cause": "observed_cause", "stage": "stage"}[segment]
+    if filters.score_bands or days > OUTCOME_MAX_DAYS:
+        return _channel_outcomes_scan(path, filters, home, segment, days)
+    where, params = facts_where(filters)
+    sql = f"""
+    with o as (
+        select action, {column} as segment, is_exploration, outcome, days, decisions,
+               ips_decisions, ips_weight
+        from marts.decision_outcomes where {where}
+    ),
+    observed as (
+        select 'observed' as kind, action, segment,
+               sum(decisions) filter (where outcome = 'decision') as decisions,
+               coalesce(sum(decisions) filter (where outcome = 'payment' and days < ?), 0)
+                 as paid,
+               coalesce(sum(decisions) filter (where outcome = 'complaint' and days < ?), 0)
+                 as complained
+        from o group by all
+    ),
+    randomised as (
+        select 'randomised' as kind, action, segment,
+               sum(ips_decisions) filter (where outcome = 'decision') as decisions,
+               sum(ips_weight) filter (where outcome = 'decision') as weight,
+               coalesce(sum(ips_weight) filter (where outcome = 'payment' and days < ?), 0)
+                 as paid,
+               coalesce(sum(ips_weight) filter (where outcome = 'complaint' and days < ?), 0)
+                 as complained
+        from o where is_exploration group by all
+    ),
+    final as (
+        select kind, action, segment, decisions::bigint as decisions,
+               paid / decisions as payment_rate, complained / decisions as complaint_rate
+        from observed where decisions > 0
+        union all
+        select kind, action, segment, decisions::bigint,
+               paid / weight, complained / weight
+        from randomised where decisions > 0
+    )
+    select * from final order by kind, action, segment
+    """
+    try:
+        return frame(path, sql, [*params, days, days, days, days])
+    except duckdb.CatalogException:
+        return _channel_outcomes_scan(path, filters, home, segment, days)
+
+
+def _channel_outcomes_scan(
+    path: Path, filters: Filters, home: Home, segment: str = "debtor_type", days: int = 14
+) -> pl.DataFrame:
+    """``channel_outcomes`` over core.decisions, core.payments and core.complaints (score
+    bands, horizons beyond the mart's, builds without ``marts.decision_outcomes``)."""
     column = {"debtor_type": "s.debtor_type", "cause": "s.observed_cause", "stage": "s.stage"}[
         segment
     ]
@@ -511,7 +736,70 @@ def channel_outcomes(
 
 def contact_intensity(path: Path, cap_7d: int) -> pl.DataFrame:
     """Attempts per debtor over rolling 7 and 30 days (``marts.contact_pressure``): p50, p95,
-    max and the debtor-days above the 7-day cap, for all channels and for calls."""
+    max and the debtor-days above the 7-day cap, for all channels and for calls.
+
+    Read from ``marts.contact_intensity`` (debtor-days per measure and value): the quantiles
+    are ``quantile_cont``'s, interpolated between the values at ranks ⌊(n − 1)·q⌋ and
+    ⌈(n − 1)·q⌉ of the sorted debtor-days. A build without that mart reads the debtor-days.
+    """
+    sql = """
+    with h as (
+        select measure, value, debtor_days,
+               sum(debtor_days) over (partition by measure order by value) as cum,
+               sum(debtor_days) over (partition by measure) as total
+        from marts.contact_intensity
+    ),
+    ranks as (
+        select measure, q, (total - 1) * q as pos
+        from (select distinct measure, total from h), (values (0.5), (0.95)) as t(q)
+    ),
+    at_rank as (
+        select r.measure, r.q,
+               r.pos - floor(r.pos) as frac,
+               (select min(value) from h where h.measure = r.measure and h.cum > floor(r.pos))
+                 as lo,
+               (select min(value) from h where h.measure = r.measure and h.cum > ceil(r.pos))
+                 as hi
+        from ranks as r
+    ),
+    quantiles as (
+        select measure,
+               any_value(lo + (hi - lo) * frac) filter (where q = 0.5) as p50,
+               any_value(lo + (hi - lo) * frac) filter (where q = 0.95) as p95
+        from at_rank group by measure
+    ),
+    final as (
+        select measure, q.p50::double as p50, q.p95::double as p95, max(value) as max,
+               coalesce(sum(debtor_days) filter (where measure like '%7d' and value > ?), 0)
+                 ::bigint as breaches,
+               sum(debtor_days)::bigint as debtor_days
+        from h join quantiles as q using (measure)
+        group by measure, q.p50, q.p95
+    )
+    select * from final order by measure
+    """
+    try:
+        return frame(path, sql, [cap_7d])
+    except duckdb.CatalogException:
+        return _contact_intensity_scan(path, cap_7d)
+
+
+def intensity_histogram(path: Path) -> pl.DataFrame:
+    """attempts_7d, debtor_days: the distribution of the rolling 7-day attempts per debtor
+    (``marts.contact_intensity``; a build without it reads ``marts.contact_pressure``)."""
+    sql = (
+        "select value as attempts_7d, debtor_days::bigint as debtor_days "
+        "from marts.contact_intensity where measure = 'attempts_7d' order by 1"
+    )
+    try:
+        return frame(path, sql)
+    except duckdb.CatalogException:
+        return _intensity_histogram_scan(path)
+
+
+def _contact_intensity_scan(path: Path, cap_7d: int) -> pl.DataFrame:
+    """``contact_intensity`` over marts.contact_pressure (a build without
+    ``marts.contact_intensity``)."""
     return frame(
         path,
         """
@@ -529,8 +817,9 @@ def contact_intensity(path: Path, cap_7d: int) -> pl.DataFrame:
     )
 
 
-def intensity_histogram(path: Path) -> pl.DataFrame:
-    """attempts_7d, debtor_days: the distribution of the rolling 7-day attempts per debtor."""
+def _intensity_histogram_scan(path: Path) -> pl.DataFrame:
+    """``intensity_histogram`` over marts.contact_pressure (a build without
+    ``marts.contact_intensity``)."""
     return frame(
         path,
         "select attempts_7d, count(*) as debtor_days from marts.contact_pressure "

@@ -14,6 +14,10 @@ Two engines, one suite per table (``data_contracts.suites``):
   overhead (≈0.1–0.2 s a call) down; empty tables skip GX.
 
 Counts reported by sampled expectations are counts in the sample (``sampled=True``).
+
+Speed: a suite whose relation is a query (the file profiles) has it computed once into a temp
+table, not once per expectation; uniqueness is first checked on sorted 64-bit hashes of the key
+(the exact text grouping runs only when a hash repeats).
 """
 
 from __future__ import annotations
@@ -202,7 +206,16 @@ def _sql_checked(
             f"select {keys}, count(*) as _n from {relation} where {present} "
             f"group by all having count(*) > 1"
         )
-        n = con.execute(f"select coalesce(sum(_n), 0)::bigint from ({dupes})").fetchall()[0][0]
+        # Repeated keys have repeated hashes: when no 64-bit hash of the key repeats (the usual
+        # case) no key does, and the exact (slower, text-grouping) count is not needed. Sorted
+        # hashes compared with their neighbour are cheaper than a hash table of every key.
+        hashes = (
+            f"select _h, lag(_h) over (order by _h) as _p "
+            f"from (select hash({keys}) as _h from {relation} where {present})"
+        )
+        n = con.execute(f"select count(*) from ({hashes}) where _h = _p").fetchall()[0][0]
+        if n:
+            n = con.execute(f"select coalesce(sum(_n), 0)::bigint from ({dupes})").fetchall()[0][0]
         rows = (
             con.execute(f"{dupes} order by _n desc, {keys} limit {EXAMPLES}").fetchall()
             if n
@@ -463,21 +476,34 @@ def validated(
             on_suite(suite.name, n, len(chosen))
         t0 = time.perf_counter()
         relation = sources.get(suite.name, suite.relation)
+        materialised = None
         try:
+            if relation.lstrip().startswith("("):
+                # a query (a file profile): computed once, not once per expectation
+                materialised = f"_contract_batch_{n}"
+                con.execute(f"create or replace temp table {materialised} as {relation}")
+                relation = materialised
             described = con.execute(f"describe select * from {relation} as _t").fetchall()
             types = {r[0]: str(r[1]) for r in described}
             total = con.execute(f"select count(*) from {relation} as _t").fetchall()[0][0]
         except duckdb.Error as exc:
-            error = f"table {relation} cannot be read ({str(exc).splitlines()[0]})"
+            shown = sources.get(suite.name, suite.relation)
+            error = f"table {shown} cannot be read ({str(exc).splitlines()[0]})"
             outcomes += [
                 _outcome(suite, i, e, success=False, error=error)
                 for i, e in enumerate(suite.expectations)
             ]
             seconds[suite.name] = time.perf_counter() - t0
+            _dropped(con, materialised)
             continue
         rows[suite.name] = total
-        outcomes += _sql_outcomes(con, suite, relation, types, total)
-        outcomes += _gx_outcomes(gx_session, con, suite, relation, types, total, sample_rows, seed)
+        try:
+            outcomes += _sql_outcomes(con, suite, relation, types, total)
+            outcomes += _gx_outcomes(
+                gx_session, con, suite, relation, types, total, sample_rows, seed
+            )
+        finally:
+            _dropped(con, materialised)
         seconds[suite.name] = time.perf_counter() - t0
     outcomes.sort(key=lambda o: (chosen.index(_by_name(chosen, o.suite)), o.index))
     return ValidationRun(
@@ -489,6 +515,11 @@ def validated(
         suite_seconds=seconds,
         suite_rows=rows,
     )
+
+
+def _dropped(con, table: str | None) -> None:
+    if table is not None:
+        con.execute(f"drop table if exists {table}")
 
 
 def _by_name(suites: list[Suite], name: str) -> Suite:

@@ -13,7 +13,8 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ from pipelines.mappings.loader import FileSpec, Mapping, MappingError, load_mapp
 from pipelines.settings import Settings
 
 CHUNK = 1 << 20
+CHECK_THREADS = 2  # files checked at once (hashing and reading release the GIL)
 # Tell-tale sequences of UTF-8 text decoded as cp1252/latin-1 and encoded again ("Ã©" for "é").
 MOJIBAKE = re.compile(
     "Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2018-\u203a]|â‚¬|Â[\u00a0-\u00bf]"
@@ -76,6 +78,22 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _lines_before(path: Path, offset: int) -> int:
+    """Newlines in the first ``offset`` bytes of ``path`` (for error messages only)."""
+    count = 0
+    with open(path, "rb") as handle:
+        while offset > 0 and (chunk := handle.read(min(CHUNK, offset))):
+            count += chunk.count(b"\n")
+            offset -= len(chunk)
+    return count
+
+
+def _may_be_mojibake(text: str) -> bool:
+    """Whether ``text`` holds a character every ``MOJIBAKE`` match starts with (a cheap
+    pre-filter: the regular expression then runs only on the rare chunks that do)."""
+    return "\u00c3" in text or "\u00e2" in text or "\u00c2" in text
+
+
 def checked_file(
     path: Path, rel: str, spec: FileSpec, mapping_rel: str, tmp_dir: Path
 ) -> FileCheck:
@@ -95,16 +113,14 @@ def checked_file(
         out = open(utf8_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
     head_text = ""
     size = 0
-    lines_before = 0
     try:
         with open(path, "rb") as handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
-                size += len(chunk)
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    line = lines_before + _line_of(chunk, exc.start)
+                    line = _lines_before(path, size) + _line_of(chunk, exc.start)
                     byte = chunk[exc.start] if exc.start < len(chunk) else 0
                     if encoding in UTF8_NAMES:
                         fix = 'it looks like a Windows export: set encoding = "cp1252"'
@@ -115,16 +131,16 @@ def checked_file(
                         f"{fix} in {mapping_rel} or ask the sender for UTF-8"
                     ) from None
                 if encoding not in UTF8_NAMES and utf8_ok:
-                    saw_high = saw_high or any(b >= 0x80 for b in chunk)
+                    saw_high = saw_high or not chunk.isascii()
                     try:
                         utf8_probe.decode(chunk)
                     except UnicodeDecodeError:
                         utf8_ok = False
-                bad = MOJIBAKE.search(text)
+                bad = MOJIBAKE.search(text) if _may_be_mojibake(text) else None
                 if bad and encoding not in UTF8_NAMES and utf8_ok:
                     raise IngestError(_utf8_not_declared(rel, mapping_rel, encoding))
                 if bad:
-                    line = lines_before + text.count("\n", 0, bad.start()) + 1
+                    line = _lines_before(path, size) + text.count("\n", 0, bad.start()) + 1
                     raise IngestError(
                         f"{rel}: text looks double-encoded ({bad.group(0)!r} on line {line}, "
                         "UTF-8 read as cp1252 and saved again); re-export it from the source "
@@ -134,7 +150,7 @@ def checked_file(
                     head_text += text[:65536]
                 if out is not None:
                     out.write(text)
-                lines_before += chunk.count(b"\n")
+                size += len(chunk)
             tail = decoder.decode(b"", final=True)
             if out is not None:
                 out.write(tail)
@@ -263,23 +279,32 @@ def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
     """Insert the records of files sharing one mapping entry and one header into ``raw.<kind>``
     with a single ``read_csv`` call; return ``{file_id: (records, reader rejects)}``.
 
-    Accepted row ``k`` of a file (0-based, file order) is record ``k + 1 + (rejected records
-    before it)``; rejected records keep the line number the reader gives them.
+    The accepted records go straight from the reader into ``raw.<kind>`` (one pass, no copy),
+    numbered in reading order: the reader keeps the files' order and each file's record order
+    (``preserve_insertion_order``), so the ``k``-th accepted row of a file (0-based) is its
+    ``k``-th accepted record. A cheap update then makes the numbers per file — accepted row ``k``
+    is record ``k + 1 + (rejected records before it)``; rejected records keep the line number
+    the reader gives them.
     """
     first = group[0]
     spec, header = first.spec, first.check.header
     import_kind = KINDS[spec.kind]
+    table = f"raw.{spec.kind}"
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
     paths = "[" + ", ".join(_sql_literal(p.read_path.as_posix()) for p in group) + "]"
+    file_ids = "[" + ", ".join(str(p.file_id) for p in group) + "]"
     con.execute("create or replace temp table _paths (path varchar, file_id integer)")
     con.executemany(
         "insert into _paths values (?, ?)", [[p.read_path.as_posix(), p.file_id] for p in group]
     )
+    select = ",\n".join(_select_list(header, spec, import_kind))
+    names = ", ".join(import_kind.column_names)
     con.execute(
         f"""
-        create or replace temp table _load as
-        select * from read_csv(
-          {paths}, header = true, all_varchar = true, filename = '_path',
+        insert into {table} (file_id, source_row, {names}, extra, reader_error, raw_line)
+        select {file_ids}[file_index::bigint + 1], row_number() over (), {select}, null, null
+        from read_csv(
+          {paths}, header = true, all_varchar = true,
           delim = {_sql_literal(spec.dialect.delimiter)}, quote = '"', escape = '"',
           columns = {columns}, auto_detect = false, strict_mode = true, union_by_name = false,
           ignore_errors = true, store_rejects = true,
@@ -299,53 +324,66 @@ def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
         group by all
         """
     )
-    select = ",\n".join(_select_list(header, spec, import_kind))
-    names = ", ".join(import_kind.column_names)
+    # per file: the reading-order number of its first accepted row, and its accepted rows
     con.execute(
         f"""
-        insert into raw.{spec.kind}
-          (file_id, source_row, {names}, extra, reader_error, raw_line)
-        with loaded as (
-          select p.file_id, row_number() over (partition by l._path order by l.rowid) - 1 as k, l.*
-          from (select rowid, * from _load) l join _paths p on p.path = l._path
-        ),
-        ranked as (
-          select file_id, source_row,
-                 row_number() over (partition by file_id order by source_row) as i
-          from _rejected
-        ),
-        offsets as (
-          select file_id, 0::bigint as from_k, 0::bigint as add_rows
-          from _paths
-          union all
-          select file_id, source_row - i as from_k, i as add_rows from ranked
-        ),
-        offsets_dedup as (
-          select file_id, from_k, max(add_rows) as add_rows from offsets group by all
-        )
-        select loaded.file_id, loaded.k + 1 + o.add_rows, {select}, null, null
-        from loaded asof join offsets_dedup o
-          on loaded.file_id = o.file_id and loaded.k >= o.from_k
+        create or replace temp table _accepted as
+        select file_id, min(source_row) - 1 as base, count(*) as n,
+               max(source_row) - min(source_row) + 1 as span
+        from {table}
+        where file_id in (select file_id from _paths)
+        group by file_id
         """
     )
+    scattered = con.execute("select count(*) from _accepted where span != n").fetchall()[0][0]
+    if scattered:  # the reader did not keep each file's records together: never seen
+        raise RuntimeError(f"{table}: the CSV reader interleaved the records of several files")
     con.execute(
         f"""
-        insert into raw.{spec.kind} (file_id, source_row, reader_error, raw_line)
+        update {table} as t set source_row = t.source_row - a.base
+        from _accepted as a
+        where t.file_id = a.file_id and a.base > 0
+        """
+    )
+    if con.execute("select count(*) from _rejected").fetchall()[0][0]:
+        con.execute(
+            f"""
+            update {table} as t set source_row = s.new_row
+            from (
+              with ranked as (
+                select file_id, source_row,
+                       row_number() over (partition by file_id order by source_row) as i
+                from _rejected
+              ),
+              offsets as (
+                select file_id, source_row - i as from_k, max(i) as add_rows
+                from ranked group by all
+              )
+              select l.file_id, l.source_row as old_row, l.source_row + o.add_rows as new_row
+              from {table} as l
+              asof join offsets as o on l.file_id = o.file_id and l.source_row - 1 >= o.from_k
+              where l.file_id in (select file_id from _rejected)
+            ) as s
+            where t.file_id = s.file_id and t.source_row = s.old_row
+            """
+        )
+    con.execute(
+        f"""
+        insert into {table} (file_id, source_row, reader_error, raw_line)
         select file_id, source_row, reason, raw_line from _rejected
         """
     )
     counts = con.execute(
         """
-        with accepted as (select _path as path, count(*) as n from _load group by 1),
-        rejected as (select file_id, count(*) as n from _rejected group by 1)
+        with rejected as (select file_id, count(*) as n from _rejected group by 1)
         select p.file_id, coalesce(a.n, 0) + coalesce(r.n, 0), coalesce(r.n, 0)
         from _paths p
-        left join accepted a using (path)
+        left join _accepted a using (file_id)
         left join rejected r using (file_id)
         """
     ).fetchall()
-    for table in ("_rejects", "_scans", "_rejected", "_load", "_paths"):
-        con.execute(f"drop table if exists {table}")
+    for name in ("_rejects", "_scans", "_rejected", "_accepted", "_paths"):
+        con.execute(f"drop table if exists {name}")
     return {file_id: (records, rejects) for file_id, records, rejects in counts}
 
 
@@ -429,6 +467,28 @@ def insert_rows(con, table: str, rows: list[dict]) -> None:
         con.unregister("_rows")
 
 
+def _checks(
+    planned: list[tuple[Mapping, FileSpec, Path, date]],
+    wanted: set[str] | None,
+    root: Path,
+    tmp_dir: Path,
+) -> Iterator[FileCheck | IngestError | None]:
+    """``checked`` of every planned file (``None`` for a kind not wanted), in plan order, as
+    they finish; two files at a time, since reading and hashing release the GIL."""
+
+    def one(item: tuple[Mapping, FileSpec, Path, date]) -> FileCheck | IngestError | None:
+        mapping, spec, path, _ = item
+        if wanted is not None and spec.kind not in wanted:
+            return None
+        try:
+            return checked(path, spec, mapping, root, tmp_dir)
+        except IngestError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+        yield from pool.map(one, planned)
+
+
 def ingested(
     con,
     root: Path,
@@ -454,14 +514,15 @@ def ingested(
     file_rows: list[dict] = []
     tmp_dir.mkdir(parents=True, exist_ok=True)
     total = len(planned)
-    for n, (mapping, spec, path, received) in enumerate(planned, start=1):
+    checks = _checks(planned, wanted, root, tmp_dir)
+    for n, ((mapping, spec, path, received), check) in enumerate(
+        zip(planned, checks, strict=True), start=1
+    ):
         if wanted is not None and spec.kind not in wanted:
             continue
         rel = _relative(path, root)
-        try:
-            check = checked(path, spec, mapping, root, tmp_dir)
-        except IngestError as exc:
-            problems.append(str(exc))
+        if isinstance(check, IngestError):
+            problems.append(str(check))
             continue
         if check.sha256 in seen:
             entry = LoadedFile(

@@ -69,6 +69,10 @@ MART_STEPS: tuple[str, ...] = (
     "limitation_deadlines",
     "compliance_breaches",
     "compliance_tiles",
+    "case_facts",
+    "case_attempts",
+    "decision_outcomes",
+    "contact_intensity",
 )
 
 TABLE_MACROS: dict[str, tuple[str, ...]] = {
@@ -166,25 +170,23 @@ def staged_and_quarantined(con, kind_name: str) -> tuple[int, int]:
     ``quarantine.<kind>``; return (staged, quarantined) row counts."""
     con.execute("create schema if not exists staging")
     con.execute("create schema if not exists quarantine")
-    typed = f"staging._typed_{kind_name}"
-    con.execute(f"create or replace table {typed} as {sql_text('staging', kind_name)}")
-    con.execute(
-        f"create or replace table staging.{kind_name} as "
-        f"select * exclude (reject_reason) from {typed} where reject_reason is null"
-    )
+    # The typed rows are written once, as staging.<kind> itself: the rejected rows (few) are
+    # copied to the quarantine, then deleted, and the reason column dropped (no table copy).
+    table = f"staging.{kind_name}"
+    con.execute(f"create or replace table {table} as {sql_text('staging', kind_name)}")
     con.execute(
         f"""
         create or replace table quarantine.{kind_name} as
         select t.file_id, t.source_file, t.source_row, t.reject_reason as reason,
                to_json(r) as raw_values
-        from {typed} t
+        from (select * from {table} where reject_reason is not null) t
         join raw.{kind_name} r using (file_id, source_row)
-        where t.reject_reason is not null
         """
     )
-    con.execute(f"drop table {typed}")
-    staged = con.execute(f"select count(*) from staging.{kind_name}").fetchall()[0][0]
     quarantined = con.execute(f"select count(*) from quarantine.{kind_name}").fetchall()[0][0]
+    con.execute(f"delete from {table} where reject_reason is not null")
+    con.execute(f"alter table {table} drop column reject_reason")
+    staged = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     return staged, quarantined
 
 

@@ -148,3 +148,60 @@ def test_channel_outcomes_label_observed_and_randomised(small_home_master, monke
     got = queries.channel_outcomes(home.current_path(), queries.Filters(), home)
     assert set(got["kind"]) == {"observed", "randomised"}
     assert got["payment_rate"].is_between(0, 1).all()
+
+
+# -- build-time marts answer as the scans did (tiny synthetic builds) ---
+def test_contact_intensity_from_its_mart_equals_the_scan(tmp_path):
+    from pipelines import warehouse
+
+    path = tmp_path / "tiny.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.contact_pressure as select "
+        "(hash(i) % 7)::bigint as attempts_7d, (hash(i * 3) % 23)::bigint as attempts_30d, "
+        "case when i % 11 = 0 then null else (hash(i * 5) % 3)::bigint end as call_attempts_7d "
+        "from range(1, 1003) as t(i)"
+    )
+    warehouse.materialised(con, "marts", "contact_intensity")
+    con.close()
+    for cap in (0, 2, 5):
+        got = queries.contact_intensity(path, cap)
+        want = queries._contact_intensity_scan(path, cap)
+        assert got.equals(want), (got, want)
+    assert queries.intensity_histogram(path).equals(queries._intensity_histogram_scan(path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "filters",
+    [
+        queries.Filters(),
+        queries.Filters(causes=("unknown",), stages=("amicable",), placed_from="2024-06"),
+        queries.Filters(debtor_types=("business",), placed_to="2025-03", stages=("judicial",)),
+    ],
+)
+def test_mart_backed_queries_equal_the_scans(small_home_master, monkeypatch, filters):
+    from polars.testing import assert_frame_equal
+
+    monkeypatch.setenv("RELANCE_HOME", str(small_home_master))
+    home = Home(small_home_master)
+    path = home.current_path()
+    costs = queries.app_settings().require("objective.cost_cents")
+    assert_frame_equal(
+        queries.portfolio_kpis(path, filters, home, costs, 3),
+        queries._portfolio_kpis_scan(path, filters, home, costs, 3),
+    )
+    assert_frame_equal(
+        queries.portfolio_monthly(path, filters, home),
+        queries._portfolio_monthly_scan(path, filters, home),
+    )
+    for segment in ("debtor_type", "cause", "stage"):
+        assert_frame_equal(
+            queries.channel_outcomes(path, filters, home, segment, 10),
+            queries._channel_outcomes_scan(path, filters, home, segment, 10),
+            rel_tol=1e-9,
+        )
+    assert_frame_equal(
+        queries.first_payment_survival(path, None), queries._first_payment_survival_scan(path, None)
+    )

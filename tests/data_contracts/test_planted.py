@@ -48,6 +48,10 @@ PLANTS: dict[str, tuple[str, object, str]] = {
     "marts.limitation_deadlines": ("basis", "forever", "'forever'"),
     "marts.compliance_breaches": ("tile", "jaywalking", "'jaywalking'"),
     "marts.compliance_tiles": ("breaches", -1, "-1"),
+    "marts.case_facts": ("stage", "limbo", "'limbo'"),
+    "marts.case_attempts": ("attempts", 0, "attempts=0"),
+    "marts.decision_outcomes": ("outcome", "rumour", "'rumour'"),
+    "marts.contact_intensity": ("debtor_days", 0, "debtor_days=0"),
 }
 for _name, _kind in KINDS.items():
     PLANTS[f"files.{_name}"] = ("data_rows", 0, "data_rows=0")

@@ -172,3 +172,22 @@ def test_timed_calls_count_outermost_time_and_restore_the_functions():
     assert bench.field_value is original
     (seconds, calls) = timed["steps"]["field_value"]
     assert calls == 2 and timed["accounted"] == pytest.approx(seconds)
+
+
+def test_a_simulated_home_is_reused_as_simulated(settings, tmp_path):
+    """``--reuse-home`` on a home written by the simulate stage keeps its raw files (never
+    replaced by the replicated sample) and reports the simulate figures as reused."""
+    home = bench.bench_home(settings, CASES)
+    copy_sample(home / "raw")
+    before = sorted(p.relative_to(home).as_posix() for p in (home / "raw").rglob("*"))
+    simulate = {"wall_seconds": 1.0, "rows": 10, "bytes": 100, "peak_rss_mb": 1.0}
+    marker = {"cases_requested": CASES, "portfolio": "simulated", "simulate": simulate}
+    (home / bench.MARKER).write_text(json.dumps(marker), encoding="utf-8")
+
+    result = bench.benchmarked(settings, CASES, tmp_path / "x.json", "read_floor", True)
+    assert list(result["stages"]) == ["simulate", "read_floor"]
+    assert result["reused_raw"] and result["portfolio"] == "simulated"
+    assert result["stages"]["simulate"]["reused"] and result["cases_generated"] == CASES
+    assert sorted(p.relative_to(home).as_posix() for p in (home / "raw").rglob("*")) == before
+    floor = result["stages"]["read_floor"]
+    assert floor["rows"] > 0 and floor["cpu_seconds"] > 0

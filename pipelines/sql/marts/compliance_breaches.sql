@@ -52,19 +52,16 @@ attempts_local as (
     select
         *,
         cast(local_at as date) as contact_date,
-        cast(date_trunc('week', action_date) as date) as week_start_date,
-        row_number() over (
-            partition by debtor_id, cast(local_at as date) order by action_at, action_id
-        ) as nth_in_day,
-        row_number() over (
-            partition by debtor_id, cast(local_at as date), channel = 'call'
-            order by action_at, action_id
-        ) as nth_same_kind_in_day
+        cast(date_trunc('week', action_date) as date) as week_start_date
     from attempts
 ),
 
 daily as (
-    select debtor_id, contact_date, count(*) as attempts
+    select
+        debtor_id,
+        contact_date,
+        count(*) as attempts,
+        count(*) filter (where channel = 'call') as calls
     from attempts_local
     group by debtor_id, contact_date
 ),
@@ -73,6 +70,8 @@ previous_6_days as (
     select
         debtor_id,
         contact_date,
+        calls,
+        attempts,
         coalesce(
             sum(attempts) over (
                 partition by debtor_id
@@ -82,6 +81,30 @@ previous_6_days as (
             0
         ) as attempts_before
     from daily
+),
+
+-- only the days that can breach a cap are ranked (the rest cannot: a few rows at most)
+capped_days as (
+    select debtor_id, contact_date, attempts_before
+    from previous_6_days
+    where
+        calls > (select max_calls_per_day from figures)
+        or attempts_before + attempts > (select max_outbound_per_7_days from figures)
+),
+
+ranked_in_day as (
+    select
+        a.action_id,
+        d.attempts_before,
+        row_number() over (
+            partition by a.debtor_id, a.contact_date order by a.action_at, a.action_id
+        ) as nth_in_day,
+        row_number() over (
+            partition by a.debtor_id, a.contact_date, a.channel = 'call'
+            order by a.action_at, a.action_id
+        ) as nth_same_kind_in_day
+    from attempts_local as a
+    inner join capped_days as d using (debtor_id, contact_date)
 ),
 
 conversations as (
@@ -136,12 +159,12 @@ cap_rules as (
                 case
                     when
                         a.channel = 'call'
-                        and a.nth_same_kind_in_day > (select max_calls_per_day from figures)
+                        and ranked.nth_same_kind_in_day > (select max_calls_per_day from figures)
                         then 'calls_per_day'
                 end,
                 case
                     when
-                        p.attempts_before + a.nth_in_day
+                        ranked.attempts_before + ranked.nth_in_day
                         > (select max_outbound_per_7_days from figures)
                         then 'outbound_7_days'
                 end,
@@ -150,8 +173,9 @@ cap_rules as (
             lambda r: r is not null
         ) as rules
     from attempts_local as a
-    inner join previous_6_days as p using (debtor_id, contact_date)
+    left join ranked_in_day as ranked using (action_id)
     left join quiet_breaches as q using (action_id)
+    where ranked.action_id is not null or q.action_id is not null
 ),
 
 contact_cap as (
@@ -335,13 +359,28 @@ acknowledgements as (
     select case_id, agreed_date from core.payment_plans
 ),
 
+-- a case's deadline is never earlier than its earliest invoice's own (no acknowledgement):
+-- only attempts on or after that date can be time-barred, and only those are checked
+earliest_deadlines as (
+    select case_id, min(base_date + to_years(cast(years as integer))) as earliest_deadline
+    from case_invoices
+    group by case_id
+),
+
+barred_candidates as (
+    select a.action_id, a.case_id, a.action_date
+    from attempts_local as a
+    inner join earliest_deadlines as e using (case_id)
+    where a.action_date >= e.earliest_deadline
+),
+
 attempt_acknowledgements as (
     select
         a.action_id,
         a.case_id,
         a.action_date,
         k.acknowledged_date as last_acknowledged_date
-    from attempts_local as a
+    from barred_candidates as a
     asof left join acknowledgements as k
         on a.case_id = k.case_id and a.action_date > k.acknowledged_date
 ),
