@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -128,8 +129,10 @@ def read_floor(ctx: StageContext) -> dict:
 
 # Functions of the build timed call by call, as (module, function). A missing one is skipped, so
 # the bench survives refactors; time in a timed call made inside another counts in both, and
-# only outermost calls count towards ``accounted_seconds``.
+# only outermost calls of the main thread count towards ``accounted_seconds`` (calls in worker
+# threads, e.g. the file checks two at a time, overlap: their step time is a sum of threads).
 BUILD_TIMED: tuple[tuple[str, str], ...] = (
+    ("pipelines.ingest", "ingested"),
     ("pipelines.ingest", "planned_files"),
     ("pipelines.ingest", "checked_file"),
     ("pipelines.ingest", "loaded_group"),
@@ -164,7 +167,8 @@ def timed_calls(targets: tuple[tuple[str, str], ...]) -> Iterator[dict]:
     """Wrap ``targets`` so each call adds its time to ``{"steps": {name: [seconds, calls]},
     "accounted": seconds}``; restore them on exit."""
     found: dict = {"steps": {}, "accounted": 0.0}
-    depth = [0]
+    local = threading.local()  # call depth per thread
+    lock, main = threading.Lock(), threading.main_thread()
     saved = []
     for module_name, function in targets:
         module = importlib.import_module(module_name)
@@ -173,18 +177,19 @@ def timed_calls(targets: tuple[tuple[str, str], ...]) -> Iterator[dict]:
             continue
 
         def wrapper(*args, _original=original, _function=function, **kwargs):
-            depth[0] += 1
+            local.depth = getattr(local, "depth", 0) + 1
             started = time.perf_counter()
             try:
                 return _original(*args, **kwargs)
             finally:
                 spent = time.perf_counter() - started
-                depth[0] -= 1
-                step = found["steps"].setdefault(_step_name(_function, args), [0.0, 0])
-                step[0] += spent
-                step[1] += 1
-                if depth[0] == 0:
-                    found["accounted"] += spent
+                local.depth -= 1
+                with lock:
+                    step = found["steps"].setdefault(_step_name(_function, args), [0.0, 0])
+                    step[0] += spent
+                    step[1] += 1
+                    if local.depth == 0 and threading.current_thread() is main:
+                        found["accounted"] += spent
 
         saved.append((module, function, original))
         setattr(module, function, wrapper)
@@ -232,6 +237,9 @@ STAGES: dict[str, Callable[[StageContext], dict]] = {
     "build": build,
     "app": lambda ctx: importlib.import_module("app.bench").stage(ctx),
     "eligibility": lambda ctx: importlib.import_module("pipelines.rules").eligibility_bench(ctx),
+    "plan": lambda ctx: importlib.import_module("pipelines.plan").plan_bench(ctx),
+    "features": lambda ctx: importlib.import_module("pipelines.score").bench_features(ctx),
+    "score": lambda ctx: importlib.import_module("pipelines.score").bench_score(ctx),
 }
 
 

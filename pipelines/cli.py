@@ -34,9 +34,17 @@ simulate_app = typer.Typer(
     help="Write a synthetic portfolio: sources into raw/, truth into truth/.",
     invoke_without_command=True,
 )
+train_app = typer.Typer(no_args_is_help=True, help="Train a challenger model.")
+evaluate_app = typer.Typer(no_args_is_help=True, help="Out-of-time report of a model run.")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(convert_app, name="convert")
+call_outcomes_app = typer.Typer(
+    no_args_is_help=True, help="Call outcomes returned by the phone team."
+)
+app.add_typer(train_app, name="train")
+app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(call_outcomes_app, name="call-outcomes")
 
 out = Console(highlight=False, markup=False)
 err = Console(stderr=True, highlight=False, markup=False)
@@ -308,6 +316,37 @@ def convert_uci_taiwan(
     out.print("now run `relance build`")
 
 
+EXPERIMENT_FOLDERS = {
+    "hillstrom": "hillstrom_email",
+    "karlan-list": "karlan_list_2007_charitable_mail",
+    "bank-debt-recovery": "bank_debt_recovery_strategy",
+}
+
+
+@convert_app.command("experiment")
+def convert_experiment(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="hillstrom, karlan-list or bank-debt-recovery.")],
+    source: Annotated[
+        str | None, typer.Option(help="Folder name under raw/ (default: the dataset's name).")
+    ] = None,
+) -> None:
+    """Reshape a public randomised trial (or strategy log) into the `experiments` import kind."""
+    from pipelines.convert.experiments import converted
+
+    if dataset not in EXPERIMENT_FOLDERS:
+        raise UserError(f"{dataset!r}: choose one of {', '.join(EXPERIMENT_FOLDERS)}")
+    settings = _settings(ctx)
+    dest = _home(ctx).ensure().raw / (source or dataset.replace("-", "_"))
+    try:
+        counts = converted(settings.external_data, EXPERIMENT_FOLDERS[dataset], dest)
+    except FileNotFoundError as exc:
+        raise UserError(f"{exc}; set paths.external_data") from None
+    for name, n in counts.items():
+        out.print(f"{dest / name}: {n:,} rows" if isinstance(n, int) else f"{name}: {n}")
+    out.print("now run `relance build`")
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -316,7 +355,7 @@ def demo(
     ] = False,
     port: Annotated[int | None, typer.Option(help="App port (default: app.port).")] = None,
 ) -> None:
-    """Simulate the default portfolio, build it, then serve the app."""
+    """Simulate the default portfolio, build, train and promote a scorer, score, then serve."""
     from pipelines.demo import simulated_demo_raw
 
     settings = _settings(ctx)
@@ -328,8 +367,335 @@ def demo(
     else:
         _print_simulation(summary, int(settings.require("demo.cases")), _home(ctx))
     _print_build(run_build(settings))
+    from pipelines.demo import demo_champion
+
+    info, result = demo_champion(_home(ctx), settings, lambda message: err.print(message))
+    if info is not None:
+        out.print(f"scorer run {info.run_id} trained and promoted champion")
+        _print_metrics(info.metrics)
+    _print_scores(result)
     if not no_serve:
         serve(settings, port)
+
+
+# -- the scorer: train, evaluate, models, promote, score --------------------------------------
+
+
+def _as_of(text: str | None):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of {text!r}: give a date as YYYY-MM-DD") from None
+
+
+def _fmt(value, spec: str = "{:.3f}") -> str:
+    return "n/a" if value is None else spec.format(value)
+
+
+def _print_metrics(metrics: dict) -> None:
+    window = metrics.get("training_window", {})
+    ci = metrics.get("auc_gain_ci95") or [None, None]
+    out.print(
+        f"test {window.get('test_from')} → {window.get('test_to')}: "
+        f"{metrics.get('n_test_rows', 0):,} rows, {metrics.get('n_test_cases', 0):,} cases, "
+        f"base rate {_fmt(metrics.get('base_rate'))}"
+    )
+    out.print(
+        f"ROC AUC {_fmt(metrics.get('roc_auc'))} (logistic baseline "
+        f"{_fmt(metrics.get('baseline_roc_auc'))}, gain 95 % CI [{_fmt(ci[0])}, {_fmt(ci[1])}])"
+        f" · PR AUC {_fmt(metrics.get('pr_auc'))} · Brier {_fmt(metrics.get('brier'))} "
+        f"(skill {_fmt(metrics.get('brier_skill'))}) · ECE {_fmt(metrics.get('ece'))}"
+        + (
+            f" · oracle AUC {_fmt(metrics.get('oracle_auc'))} (model on the same cases "
+            f"{_fmt(metrics.get('oracle_model_auc'))})"
+            if metrics.get("oracle_auc") is not None
+            else ""
+        )
+    )
+
+
+def _print_scores(result) -> None:
+    bands = " ".join(f"{band} {n:,}" for band, n in result.by_band.items())
+    out.print(
+        f"scored {result.cases:,} open cases as of {result.as_of} with run {result.run_id} "
+        f"({result.seconds:.1f} s): {bands}; expected {result.expected_cents / 100:,.0f} "
+        "over the horizon"
+    )
+
+
+@train_app.command("scorer")
+def train_scorer(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Train on what was known before this date (default: everything)."),
+    ] = None,
+    horizon: Annotated[
+        int | None, typer.Option(help="Label horizon in days (default: objective.horizon_days).")
+    ] = None,
+) -> None:
+    """Train a challenger scorer on the current build; write artefacts, metrics, model card."""
+    from pipelines.train import trained_scorer
+
+    if horizon is not None and horizon < 1:
+        raise UserError(f"--horizon {horizon}: give a positive number of days")
+    info = trained_scorer(
+        _home(ctx), _settings(ctx), _as_of(as_of), horizon, lambda m: err.print(m)
+    )
+    out.print(f"scorer run {info.run_id} written to {info.path}")
+    _print_metrics(info.metrics)
+    out.print(f"model card: {info.path / 'model_card.md'}")
+    out.print(f"make it champion: relance promote {info.run_id}")
+
+
+@evaluate_app.command("scorer")
+def evaluate_scorer(
+    ctx: typer.Context,
+    run: Annotated[str | None, typer.Option(help="Run id (default: the champion).")] = None,
+) -> None:
+    """Re-evaluate a scorer run on its test months of the current build (default: champion)."""
+    from pipelines.train import evaluated
+
+    info, metrics = evaluated(_home(ctx), _settings(ctx), run)
+    out.print(f"scorer run {info.run_id}{' (champion)' if info.is_champion else ''}")
+    _print_metrics({**info.metrics, **metrics})
+    out.print(f"model card: {info.path / 'model_card.md'}")
+
+
+@train_app.command("recommender")
+def train_recommender(ctx: typer.Context) -> None:
+    """Train a challenger recommender (uplift per action) on the current build's decision log."""
+    from pipelines.recommend import trained_recommender
+
+    summary = trained_recommender(_home(ctx), _settings(ctx), lambda m: err.print(m))
+    _print_recommender(summary)
+    out.print(f"make it champion: relance promote {summary['run_id']}")
+
+
+@evaluate_app.command("recommender")
+def evaluate_recommender(
+    ctx: typer.Context,
+    run: Annotated[str | None, typer.Option(help="Run id (default: the champion).")] = None,
+) -> None:
+    """Off-policy report of a recommender run on its held-out randomised decisions."""
+    from pipelines.recommend import evaluated_recommender
+
+    _print_recommender(evaluated_recommender(_home(ctx), _settings(ctx), run))
+
+
+def _print_recommender(summary: dict) -> None:
+    shown = (
+        "run_id",
+        "fallback",
+        "best_fixed_action",
+        "dr_value_learned",
+        "dr_value_best_fixed",
+        "difference_vs_best_fixed",
+        "rows",
+        "training_rows",
+        "report",
+        "path",
+    )
+    for key in shown:
+        if key in summary:
+            out.print(f"{key}: {summary[key]}")
+
+
+def _print_recommender_runs(home) -> None:
+    from pipelines.recommend import KIND, registry
+
+    runs = registry(home).runs(KIND)
+    if not runs:
+        out.print("no recommender runs yet; run `relance train recommender`")
+        return
+    out.print("recommender runs (* champion; DR value on held-out randomised decisions, cents):")
+    for r in runs:
+        value = r.metrics.get("dr_value_heldout_randomised")
+        out.print(
+            f"{'*' if r.is_champion else ' '} {r.run_id}  {r.created_at}  {_fmt(value, '{:.0f}')}"
+        )
+
+
+@app.command()
+def models(ctx: typer.Context) -> None:
+    """List model runs, newest first, marking the champion."""
+    from pipelines.train import run_rows
+
+    _print_recommender_runs(_home(ctx))
+    rows = run_rows(_home(ctx))
+    if not rows:
+        out.print("no scorer runs yet; run `relance train scorer`")
+        return
+    table = Table(show_header=True, title="scorer runs")
+    for name in ("", "run", "created (UTC)", "as of", "AUC", "baseline", "Brier skill", "ECE"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(
+            "*" if r["champion"] else "",
+            r["run_id"],
+            r["created_at"],
+            r["as_of"] or "",
+            _fmt(r["roc_auc"]),
+            _fmt(r["baseline_roc_auc"]),
+            _fmt(r["brier_skill"]),
+            _fmt(r["ece"]),
+        )
+    out.print(table)
+    out.print("* champion")
+
+
+@app.command()
+def promote(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(help="Run id to make champion.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even a worse challenger (needs --reason).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (recorded with the promotion).")] = None,
+) -> None:
+    """Make a run champion after comparing it with the current one on unseen months."""
+    from pipelines.recommend import promoted_recommender, registry
+    from pipelines.train import promoted
+
+    home = _home(ctx)
+    if (registry(home).kind_dir("recommender") / run).is_dir():
+        done = promoted_recommender(home, _settings(ctx), run, force, reason)
+        out.print(f"recommender champion: {run}")
+        for key, value in done.items():
+            out.print(f"  {key}: {value}")
+        return
+    done = promoted(home, _settings(ctx), run, force, reason)
+    comparison = done["comparison"]
+    if comparison:
+        out.print(
+            f"{comparison['metric']} on {comparison['window_from']} → "
+            f"{comparison['window_to']} ({comparison['rows']:,} rows): challenger "
+            f"{comparison['challenger']:.4f}, champion {comparison['champion']:.4f}"
+        )
+    out.print(
+        f"scorer champion: {run} (was {done['previous_run_id'] or 'none'})"
+        + (" — forced, reason recorded" if done["forced"] else "")
+    )
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Snapshot date (default: the day after the build's latest data)."),
+    ] = None,
+) -> None:
+    """Score every open case with the champion; write scores to the state store."""
+    from pipelines.score import scored
+
+    _print_scores(scored(_home(ctx), _settings(ctx), _as_of(as_of)))
+
+
+# -- the weekly plan: plan, approve, call outcomes --------------------------------------------
+
+
+def _euros(cents: int) -> str:
+    """``1 234,56 €`` (narrow no-break space between thousands, as the app shows money)."""
+    text = f"{cents / 100:,.2f}".replace(",", "\u202f").replace(".", ",")
+    return f"{text}\u00a0€"
+
+
+def _print_plan(result) -> None:
+    out.print(
+        f"plan {result.iso_week} (as of {result.as_of}, build {result.build_id}): "
+        f"{result.policy_source} · policy {result.policy_id}"
+        + (
+            f" · runs {', '.join(f'{k} {v}' for k, v in result.run_ids.items())}"
+            if result.run_ids
+            else ""
+        )
+    )
+    if result.note:
+        out.print(f"note: {result.note}")
+    out.print(
+        f"{result.open_cases:,} open cases · {result.eligible:,} eligible · "
+        f"{result.specialist:,} to the specialist queue"
+    )
+    for reason, n in sorted(result.excluded_by_reason.items(), key=lambda kv: -kv[1]):
+        out.print(f"  excluded, {reason}: {n:,}")
+    out.print(
+        f"call list: {result.listed:,} debtors, {result.attempts_planned:,} of "
+        f"{result.capacity:,} attempts ({result.capacity_used:.0%} of capacity), expected "
+        f"incremental value {_euros(result.expected_incremental_cents)} over each debtor's "
+        f"best non-call action; the whole plan {_euros(result.plan_uplift_cents)} over waiting "
+        "(value = commission × amount − cost − λ × complaints)"
+    )
+    batches = " · ".join(f"{channel} {n:,}" for channel, n in result.batches.items())
+    out.print(
+        f"batches: {batches} · formal notices {result.formal_notices_approved:,} approved of "
+        f"{result.formal_notices_requested:,} requested · explored {result.explored:,} · "
+        f"control holdout {result.holdout:,}"
+    )
+    out.print(f"list {result.list_id} ({result.seconds:.1f} s):")
+    for path in result.files:
+        out.print(f"  {path}")
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, e.g. 2026-W47 (default: the week after the data's end)."),
+    ] = None,
+    capacity: Annotated[
+        int | None,
+        typer.Option(help="Call attempts this week (default: team size × attempts per day)."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Who exports the plan (default: the login name).")
+    ] = None,
+) -> None:
+    """The weekly contact plan: call list, channel batches, specialist queue, approvals."""
+    from pipelines.plan import planned
+
+    if capacity is not None and capacity < 0:
+        raise UserError(f"--capacity {capacity}: give a number of call attempts (0 or more)")
+    _print_plan(planned(_home(ctx), _settings(ctx), week, capacity, user))
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The approvals file (from exports/approvals/).")],
+    user: Annotated[str, typer.Option(help="Who approves.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded with each approval).")],
+) -> None:
+    """Record human approvals of formal notices (GDPR Art. 22) with user and reason."""
+    from pipelines.approvals import approved
+
+    result = approved(_home(ctx), _settings(ctx), file, user, reason)
+    weeks = ", ".join(result.weeks)
+    out.print(
+        f"{result.rows:,} approval(s) recorded for {weeks} by {result.approved_by}; "
+        f"run `relance plan --week {result.weeks[0] if result.weeks else 'W'}` to send them"
+    )
+
+
+@call_outcomes_app.command("load")
+def call_outcomes_load(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Outcomes keyed by list and line ids.")],
+) -> None:
+    """Check call outcomes against the exported lists and stage them as agency files."""
+    from pipelines.call_outcomes import call_outcomes_loaded
+
+    result = call_outcomes_loaded(_home(ctx), _settings(ctx), file)
+    counts = " · ".join(f"{outcome} {n:,}" for outcome, n in sorted(result.by_outcome.items()))
+    out.print(f"{result.rows:,} call outcomes: {counts}")
+    for path in result.files:
+        out.print(f"  {path}")
+    out.print("run `relance build` to ingest them")
 
 
 def serve(settings: Settings, port: int | None) -> None:
@@ -392,11 +758,16 @@ def bench(
 
 def main() -> None:
     """Console entry point: run the app, turning user mistakes into one-line errors."""
+    from models.registry import RegistryError
     from pipelines.bench import BenchError
+    from pipelines.features import FeatureError
     from pipelines.home import HomeError
     from pipelines.ingest import IngestError
     from pipelines.mappings.loader import MappingError
+    from pipelines.plan import PlanError
+    from pipelines.recommend import RecommenderError
     from pipelines.simulate import SimulationError
+    from pipelines.train import ScorerError
     from pipelines.warehouse import BuildError
 
     user_errors = (
@@ -408,6 +779,11 @@ def main() -> None:
         BuildError,
         SimulationError,
         BenchError,
+        ScorerError,
+        RegistryError,
+        FeatureError,
+        PlanError,
+        RecommenderError,
     )
     try:
         app(standalone_mode=False)

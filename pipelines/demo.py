@@ -26,3 +26,17 @@ def simulated_demo_raw(
         int(settings.require("demo.seed")),
         progress=progress,
     )
+
+
+def demo_champion(home: Home, settings: Settings, progress: Callable[[str], None] | None = None):
+    """Train a first scorer and promote it when the home has no champion yet, then score.
+
+    Return (the run trained, or ``None`` when a champion existed, and the scores written)."""
+    from pipelines.score import scored
+    from pipelines.train import KIND, promoted, registry, trained_scorer
+
+    info = None
+    if registry(home).champion(KIND) is None:
+        info = trained_scorer(home, settings, progress=progress)
+        promoted(home, settings, info.run_id)
+    return info, scored(home, settings)

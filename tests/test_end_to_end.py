@@ -20,7 +20,7 @@ def test_demo_no_serve_simulates_builds_and_validates(tmp_path):
         **os.environ,
         "RELANCE_HOME": str(home.root),
         "RELANCE_DEMO__CASES": "600",
-        "RELANCE_DEMO__MONTHS": "9",
+        "RELANCE_DEMO__MONTHS": "13",  # the scorer needs train, calibration and test months
         "COLUMNS": "160",
     }
     proc = subprocess.run(
@@ -50,6 +50,17 @@ def test_demo_no_serve_simulates_builds_and_validates(tmp_path):
     assert cases >= 600
     assert raw > staged > 0 and quarantined >= 0
     assert (home.docs / "validation" / "index.html").exists()
+    assert "trained and promoted champion" in proc.stdout and "scored " in proc.stdout
+    state = duckdb.connect(str(home.state_path), read_only=True)
+    try:
+        champion_scores, runs, promotions = state.execute(
+            "select (select count(*) from scores), (select count(*) from model_runs), "
+            "(select count(*) from promotions)"
+        ).fetchall()[0]
+    finally:
+        state.close()
+    assert champion_scores > 0 and runs == promotions == 1
+    assert list((home.artifacts / "models" / "scorer").glob("*/model_card.md"))
     again = subprocess.run(
         [sys.executable, "-m", "pipelines", "demo", "--no-serve"],
         env=env,
