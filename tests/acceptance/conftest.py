@@ -89,7 +89,14 @@ def warehouse(world):
 def record():
     """record(name, value, low, high, basis) — stores the measure and asserts the band."""
 
-    def _record(name: str, value: float, low: float | None, high: float | None, basis: str):
+    def _record(
+        name: str,
+        value: float,
+        low: float | None,
+        high: float | None,
+        basis: str,
+        open_issue: str | None = None,
+    ):
         passed = (
             value is not None
             and not math.isnan(value)
@@ -97,7 +104,13 @@ def record():
             and (high is None or value <= high)
         )
         RESULTS[name] = {"value": value, "band": [low, high], "basis": basis, "passed": passed}
-        assert passed, f"{name} = {value:.4f} outside [{low}, {high}] ({basis})"
+        message = f"{name} = {value:.4f} outside [{low}, {high}] ({basis})"
+        if not passed and open_issue:
+            # a known shortfall of an issue still open: recorded as failed in
+            # docs/acceptance.json (with the issue) and reported as xfail, so CI stays usable
+            RESULTS[name]["open_issue"] = open_issue
+            pytest.xfail(f"{open_issue} open: {message}")
+        assert passed, message
 
     return _record
 
