@@ -173,17 +173,11 @@ class RecommenderConfig:
 
 @contextlib.contextmanager
 def warehouse(home: Home, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the current build (threads and memory from settings)."""
-    con = duckdb.connect(
-        str(home.current_path()),
-        read_only=True,
-        config={
-            "autoinstall_known_extensions": "false",
-            "autoload_known_extensions": "false",
-            "threads": int(settings.get("build.threads", 2)),
-            "memory_limit": str(settings.get("build.memory_limit", "4GB")),
-        },
-    )
+    """A read-only connection to the current build, configured as every connection of ours
+    (``pipelines.warehouse.connect``: DuckDB refuses two configurations of one file)."""
+    from pipelines import warehouse as wh
+
+    con = wh.connect(home.current_path(), settings, read_only=True)
     try:
         yield con
     finally:

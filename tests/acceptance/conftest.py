@@ -14,7 +14,6 @@ import os
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.build import built
@@ -80,7 +79,9 @@ def world():
 
 @pytest.fixture(scope="session")
 def warehouse(world):
-    con = duckdb.connect(str(world[2]), read_only=True)
+    from pipelines.warehouse import connect
+
+    con = connect(world[2], world[0], read_only=True)
     yield con
     con.close()
 

@@ -7,7 +7,6 @@ import os
 import re
 from datetime import timedelta
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -73,7 +72,9 @@ def uci(tmp_path_factory):
     home = Home(root).ensure()
     converted_uci_taiwan(src, home.raw / "uci_taiwan")
     result = built(home, settings)
-    con = duckdb.connect(str(result.path), read_only=True)
+    from pipelines.warehouse import connect
+
+    con = connect(result.path, settings, read_only=True)
     try:
         received = con.execute("select max(received_date) from core.account_status").fetchall()
         as_of = received[0][0] + timedelta(days=1)
