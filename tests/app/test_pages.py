@@ -123,3 +123,43 @@ def test_the_whole_app_opens_on_portfolio(small_home):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.title[0].value == "Portfolio"
+
+
+@pytest.fixture(scope="module")
+def modelled_home(tmp_path_factory, small_home_master) -> Path:
+    """A copy of the small home with a scorer champion, its scores and this week's plan."""
+    import shutil
+
+    from pipelines.plan import planned
+    from pipelines.score import scored
+    from pipelines.settings import load_settings
+    from pipelines.train import promoted, trained_scorer
+
+    root = tmp_path_factory.mktemp("modelled") / "home"
+    shutil.copytree(small_home_master, root, ignore=shutil.ignore_patterns("*.lock", ".tmp"))
+    settings = load_settings(environ={}).with_home(root)
+    home = Home(root)
+    promoted(home, settings, trained_scorer(home, settings).run_id)
+    scored(home, settings)
+    planned(home, settings, user="test")
+    return root
+
+
+@pytest.mark.slow
+def test_models_and_plan_pages_show_the_champion_and_the_exported_list(modelled_home, monkeypatch):
+    from models.registry import Registry
+
+    monkeypatch.setenv("RELANCE_HOME", str(modelled_home))
+    champion = Registry(modelled_home / "artifacts" / "models").champion("scorer")
+    models = page_test("model_runs").run()
+    assert not models.exception, [e.value for e in models.exception]
+    shown = texts(models) + "\n".join(str(e.value) for e in models.get("metric"))
+    shown += "\n".join(str(df.value) for df in models.dataframe)
+    assert champion.run_id in shown
+    plan = page_test("plan").run()
+    assert not plan.exception, [e.value for e in plan.exception]
+    exported = sorted((modelled_home / "exports" / "calls").glob("*.csv"))
+    assert exported and plan.dataframe, "the plan page previews the newest call list"
+    assert exported[-1].stem in texts(plan) + "\n".join(
+        str(e.label) for e in plan.get("download_button")
+    )
