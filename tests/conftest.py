@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.home import Home
 from pipelines.settings import Settings, load_settings
+
+_MAIN_MODULE = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _original_main_module(monkeypatch):
+    """Every test starts with the process's own ``__main__``: Streamlit's AppTest leaves its
+    script there, and a spawned worker pool (the simulator's) would re-run that script in every
+    child, which dies and is restarted for ever."""
+    monkeypatch.setitem(sys.modules, "__main__", _MAIN_MODULE)
 
 
 @pytest.fixture
