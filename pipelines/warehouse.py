@@ -7,6 +7,7 @@ place where their order is decided.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -98,7 +99,10 @@ def connect(path: Path | str, settings: Settings, read_only: bool = False):
     }
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")  # our commands show their own progress
+    # our commands show their own progress; a Jupyter kernel without ipywidgets refuses the
+    # setting (DuckDB then draws no bar there anyway)
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("set enable_progress_bar = false")
     if not read_only and str(path) != ":memory:":
         temp = Path(path).parent / ".tmp"
         temp.mkdir(parents=True, exist_ok=True)
