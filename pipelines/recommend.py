@@ -38,15 +38,13 @@ finally taken.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 import skops.io as sio
@@ -59,6 +57,7 @@ from pipelines import features as F
 from pipelines import rules
 from pipelines.home import Home
 from pipelines.settings import Settings
+from pipelines.train import registry, warehouse  # one place for every model kind
 
 KIND = "recommender"
 ACTIONS: tuple[str, ...] = rules.ACTIONS
@@ -168,24 +167,7 @@ class RecommenderConfig:
         )
 
 
-# -- connections -----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def warehouse(home: Home, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the current build, configured as every connection of ours
-    (``pipelines.warehouse.connect``: DuckDB refuses two configurations of one file)."""
-    from pipelines import warehouse as wh
-
-    con = wh.connect(home.current_path(), settings, read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def registry(home: Home) -> Registry:
-    return Registry(home.artifacts / "models")
+# -- stored runs -----------------------------------------------------------------------------
 
 
 def loaded_recommender(reg: Registry, run_id: str) -> UpliftRecommender:

@@ -31,6 +31,7 @@ from models.scorer import RecoveryScorer
 from pipelines import features as F
 from pipelines.home import Home
 from pipelines.settings import Settings
+from pipelines.warehouse import current_read_only
 
 KIND = "scorer"
 LOWER_IS_BETTER = {"brier", "ece"}
@@ -146,17 +147,7 @@ def registry(home: Home) -> Registry:
     return Registry(home.artifacts / "models")
 
 
-@contextlib.contextmanager
-def warehouse(home: Home, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the current build, configured as every connection of ours
-    (``pipelines.warehouse.connect``: DuckDB refuses two configurations of one file)."""
-    from pipelines import warehouse as wh
-
-    con = wh.connect(home.current_path(), settings, read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+warehouse = current_read_only  # read-only connection to the current build (one helper)
 
 
 @contextlib.contextmanager

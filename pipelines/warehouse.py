@@ -8,7 +8,7 @@ place where their order is decided.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -108,6 +108,17 @@ def connect(path: Path | str, settings: Settings, read_only: bool = False):
         temp.mkdir(parents=True, exist_ok=True)
         con.execute(f"set temp_directory = '{temp.as_posix()}'")
     return con
+
+
+@contextlib.contextmanager
+def current_read_only(home, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to ``home``'s current build, configured as every connection of
+    ours (DuckDB refuses two configurations of one file in one process)."""
+    con = connect(home.current_path(), settings, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def raw_table_ddl(import_kind: ImportKind) -> str:
