@@ -17,10 +17,14 @@ The file (CSV, UTF-8, header) has one row per call made from an exported call li
 Rows are checked against the lines recorded in the state store when the list was exported
 (a wrong list, line or case is refused with the file and row named). The outcomes are then
 written as agency files of the existing import kinds — ``actions`` (the attempt and its outcome,
-on the case concerned), ``promises``, ``disputes`` (opened), ``complaints`` (opened, channel
-call) — into ``raw/phone_team/`` with its ``mapping.toml``; the next ``relance build`` ingests them
-like any source, and KPIs, eligibility (a dispute excludes the case, a promise suspends it until
-its date + ``exclusions.promise_grace_days``) and the next plan follow.
+on the case concerned, with the number the line dialled as recorded in ``plan_lines``),
+``promises``, ``disputes`` (opened), ``complaints`` (opened, channel call) — into
+``raw/phone_team/`` with its ``mapping.toml``; the next ``relance build`` ingests them like any
+source, and KPIs, eligibility and the next plan follow: a dispute excludes the case, a promise
+suspends it until its date + ``exclusions.promise_grace_days``, and a wrong number (outcome
+``wrong_party`` on that number) makes ``core.contact_points`` invalidate it from the call's date,
+known from the file's received date — the debtor's calls (and texts, for a mobile) are then
+blocked (``call:no_valid_phone``) unless another valid number is known or a newer one arrives.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class Outcome:
     creditor_ref: str
     case_ref: str
     tone: str
+    phone_e164: str  # the number dialled ("" when the list did not record it)
     promise_cents: int | None
     promise_date: date | None
     agent_ref: str
@@ -120,18 +125,24 @@ def list_lines(home: Home, list_ids: list[str]) -> pl.DataFrame:
             "creditor_ref": pl.String,
             "case_ref": pl.String,
             "action": pl.String,
+            "phone_e164": pl.String,
         }
     )
     if not home.state_path.exists() or not list_ids:
         return empty
     with home.state(read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_name = 'plan_lines'"
-        ).fetchall()[0][0]
-        if not exists:
+        columns = {
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns where table_name = 'plan_lines'"
+            ).fetchall()
+        }
+        if not columns:
             return empty
+        # lists exported before plan_lines named the number have none
+        phone = "phone_e164" if "phone_e164" in columns else "null::varchar as phone_e164"
         return con.sql(
-            "select list_id, line_id, creditor_ref, case_ref, action from plan_lines "
+            f"select list_id, line_id, creditor_ref, case_ref, action, {phone} from plan_lines "
             "where channel = 'call' and list_id in (select unnest(?::varchar[])) "
             "order by list_id, line_id, creditor_ref, case_ref",
             params=[list_ids],
@@ -195,6 +206,7 @@ def parsed_outcome(
         creditor_ref=first["creditor_ref"],
         case_ref=first["case_ref"],
         tone=first["action"].removeprefix("call_"),
+        phone_e164=first["phone_e164"] or "",
         promise_cents=promise_cents,
         promise_date=promise_date,
         agent_ref=(row.get("agent_ref") or "").strip(),
@@ -220,6 +232,7 @@ def kind_frames(outcomes: list[Outcome], stamp: str) -> dict[str, pl.DataFrame]:
                     "direction": "outbound",
                     "outcome": OUTCOMES[o.outcome],
                     "agent_ref": o.agent_ref,
+                    "phone": o.phone_e164,
                 }
                 for o in outcomes
             ]

@@ -355,7 +355,8 @@ def demo(
     ] = False,
     port: Annotated[int | None, typer.Option(help="App port (default: app.port).")] = None,
 ) -> None:
-    """Simulate the default portfolio, build, train and promote a scorer, score, then serve."""
+    """Simulate the default portfolio, build, train and promote a scorer, score, plan the week,
+    then serve."""
     from pipelines.demo import simulated_demo_raw
 
     settings = _settings(ctx)
@@ -374,6 +375,11 @@ def demo(
         out.print(f"scorer run {info.run_id} trained and promoted champion")
         _print_metrics(info.metrics)
     _print_scores(result)
+    from pipelines.demo import demo_closing, demo_plan
+
+    week = demo_plan(_home(ctx), settings)
+    _print_plan(week)
+    out.print(demo_closing(week, _home(ctx)))
     if not no_serve:
         serve(settings, port)
 

@@ -23,7 +23,8 @@ the per-case value of every allowed action (:func:`action_values`):
 5. **Exports and audit.** Call list (CSV for diallers, XLSX for people), SMS / e-mail / letter
    batches, the specialist queue, the formal-notice requests; each recorded in ``plan_exports``
    with the week, model run ids, settings hash and who exported it; every line in
-   ``plan_lines`` so call outcomes join back by list and line id.
+   ``plan_lines`` (with the number it dials or texts) so call outcomes join back by list and
+   line id.
 
 Draws are keyed hashes of (seed, week, case): the same week with the same inputs gives the same
 rows, byte for byte in the CSV files.
@@ -96,6 +97,8 @@ BATCH_CONTACT: dict[str, tuple[str, ...]] = {
     "email": ("email",),
     "letter": ("address_line", "postcode", "city", "country"),
 }
+# the batch column ``plan_lines.phone_e164`` records (the number texted), per channel
+BATCH_NUMBER: dict[str, str] = {"sms": "mobile_e164"}
 SPECIALIST_COLUMNS: tuple[str, ...] = ("case_ref", "queue")
 APPROVAL_REQUEST_COLUMNS: tuple[str, ...] = (
     "iso_week",
@@ -139,9 +142,12 @@ PLAN_DDL: tuple[str, ...] = (
       creditor_ref varchar not null,
       case_ref varchar not null,
       action varchar not null,
-      planned_attempts integer not null
+      planned_attempts integer not null,
+      phone_e164 varchar              -- the number the line dials (call) or texts (sms)
     )
     """,
+    # state stores written before plan_lines named the number
+    "alter table plan_lines add column if not exists phone_e164 varchar",
     """
     create table if not exists decisions (
       iso_week varchar not null,
@@ -1016,6 +1022,15 @@ def creditor_names(con) -> pl.DataFrame:
     ).pl()
 
 
+def joined_non_empty(column: str, separator: str = " | ") -> pl.Expr:
+    """In an aggregation: the group's non-null, non-blank values of ``column`` as text, joined
+    by ``separator`` in the group's order; null when there is none (no empty slots: a debtor's
+    case without a first letter adds nothing)."""
+    text = pl.col(column).cast(pl.String)
+    joined = text.filter(text.str.strip_chars().fill_null("") != "").str.join(separator)
+    return pl.when(joined != "").then(joined)
+
+
 def stable_id(prefix: str, parts: pl.DataFrame) -> str:
     """``prefix-xxxxxxxx``: a hash of the rows (the same rows give the same id)."""
     digest = hashlib.sha256(parts.write_csv().encode()).hexdigest()[:8]
@@ -1059,39 +1074,22 @@ def call_list(plan: WeeklyPlan, con) -> tuple[pl.DataFrame, pl.DataFrame]:
             descending=[False, True, False, False],
         )
     )
-    lines = (
-        rows.group_by("debtor_id", maintain_order=True)
-        .agg(
-            pl.col("slot_rank").first(),
-            pl.col("planned_attempts").first(),
-            pl.col("case_ref").str.join(" | ").alias("case_refs"),
-            pl.col("creditor_name").unique(maintain_order=True).str.join(" | ").alias("creditor"),
-            pl.col("tz").first(),
-            pl.col("balance_cents").sum().alias("amount_due_cents"),
-            pl.col("currency").unique(maintain_order=True).str.join(" | ").alias("currency"),
-            pl.col("action").first().str.replace("call_", "").alias("recommended_tone"),
-            pl.col("score_band").drop_nulls().first(),
-            pl.col("reasons_fr").drop_nulls().first().alias("top_reasons"),
-            pl.col("last_action_date").max().alias("last_contact_date"),
-            pl.col("last_broken_promise_date").max(),
-            pl.col("first_letter_ref").fill_null("").str.join(" | ").alias("first_letter_refs"),
-            pl.col("first_letter_date")
-            .cast(pl.String)
-            .fill_null("")
-            .str.join(" | ")
-            .alias("first_letter_dates"),
-            pl.col("limitation_date").min(),
-        )
-        .with_columns(
-            pl.when(pl.col("first_letter_refs").str.replace_all(r"[ |]", "") == "")
-            .then(None)
-            .otherwise(pl.col("first_letter_refs"))
-            .alias("first_letter_refs"),
-            pl.when(pl.col("first_letter_dates").str.replace_all(r"[ |]", "") == "")
-            .then(None)
-            .otherwise(pl.col("first_letter_dates"))
-            .alias("first_letter_dates"),
-        )
+    lines = rows.group_by("debtor_id", maintain_order=True).agg(
+        pl.col("slot_rank").first(),
+        pl.col("planned_attempts").first(),
+        pl.col("case_ref").str.join(" | ").alias("case_refs"),
+        pl.col("creditor_name").unique(maintain_order=True).str.join(" | ").alias("creditor"),
+        pl.col("tz").first(),
+        pl.col("balance_cents").sum().alias("amount_due_cents"),
+        pl.col("currency").unique(maintain_order=True).str.join(" | ").alias("currency"),
+        pl.col("action").first().str.replace("call_", "").alias("recommended_tone"),
+        pl.col("score_band").drop_nulls().first(),
+        pl.col("reasons_fr").drop_nulls().first().alias("top_reasons"),
+        pl.col("last_action_date").max().alias("last_contact_date"),
+        pl.col("last_broken_promise_date").max(),
+        joined_non_empty("first_letter_ref").alias("first_letter_refs"),
+        joined_non_empty("first_letter_date").alias("first_letter_dates"),
+        pl.col("limitation_date").min(),
     )
     points = contact_points_at(con, plan.as_of).select("debtor_id", "phone_e164", "phone_type")
     lines = (
@@ -1110,7 +1108,9 @@ def call_list(plan: WeeklyPlan, con) -> tuple[pl.DataFrame, pl.DataFrame]:
         f"{plan.iso_week}-calls", lines.select("debtor_id", "case_refs", "recommended_tone")
     )
     lines = lines.with_columns(pl.lit(list_id).alias("list_id"))
-    per_case = rows.join(lines.select("debtor_id", "list_id", "line_id"), on="debtor_id").select(
+    per_case = rows.join(
+        lines.select("debtor_id", "list_id", "line_id", "phone_e164"), on="debtor_id"
+    ).select(
         "list_id",
         "line_id",
         "debtor_id",
@@ -1119,6 +1119,7 @@ def call_list(plan: WeeklyPlan, con) -> tuple[pl.DataFrame, pl.DataFrame]:
         "case_ref",
         "action",
         "planned_attempts",
+        "phone_e164",
     )
     return lines.select(list(CALL_LIST_COLUMNS)), per_case.with_columns(
         pl.lit("call").alias("channel")
@@ -1504,10 +1505,12 @@ def recorded(
             "case_ref",
             "action",
             pl.col("planned_attempts").cast(pl.Int32),
+            pl.col("phone_e164").cast(pl.String),
         )
     ]
     for channel in BATCH_CHANNELS:
         frame = frames[f"batch_{channel}"]
+        number = BATCH_NUMBER.get(channel)
         lines.append(
             frame.select(
                 "list_id",
@@ -1520,6 +1523,7 @@ def recorded(
                 "case_ref",
                 "action",
                 pl.lit(0, pl.Int32).alias("planned_attempts"),
+                (pl.col(number) if number else pl.lit(None)).cast(pl.String).alias("phone_e164"),
             )
         )
     all_lines = pl.concat(lines)

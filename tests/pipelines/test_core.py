@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import polars as pl
 import pytest
 
 from pipelines.settings import load_settings
@@ -240,6 +241,50 @@ def test_an_email_first_seen_after_a_bounce_stays_valid(build):
     )
     assert rows_as_dicts(con, "select value, is_valid from core.contact_points") == [
         {"value": "new@ex.fr", "is_valid": True}
+    ]
+
+
+def test_a_wrong_number_blocks_calls_from_when_it_is_known_until_a_newer_number_arrives(build):
+    """The phone team's wrong number (an ``actions`` row naming the number dialled, outcome
+    wrong_party) invalidates that number for the debtor's every case; eligibility sees it only
+    once the call happened and its file was received before as_of, and a newer number makes the
+    debtor callable again."""
+    from pipelines import rules
+
+    con = build(
+        {
+            "placements": [
+                placement("K1", phone="+33612345678"),
+                placement("K2", debtor_ref="D-K1", phone="+33698765432", placed_date="2026-03-02"),
+            ],
+            "actions": [
+                action(
+                    "PT1",
+                    "2026-02-02 10:15:00",
+                    "call",
+                    phone="+33612345678",
+                    outcome="wrong_party",
+                    received_date="2026-02-06",
+                ),
+            ],
+        }
+    )
+    settings = load_settings()
+
+    def k1(as_of: str) -> dict:
+        rows = rules.eligibility(con, D(as_of), settings).filter(pl.col("case_ref") == "K1")
+        return rows.select("can_call", "can_sms", "channel_blocks").to_dicts()[0]
+
+    assert k1("2026-02-02")["can_call"] is True  # the call is that day
+    assert k1("2026-02-06")["can_call"] is True  # its file arrives that day
+    blocked = k1("2026-02-09")
+    assert (blocked["can_call"], blocked["can_sms"]) == (False, False)
+    assert {"call:no_valid_phone", "sms:no_valid_mobile"} <= set(blocked["channel_blocks"])
+    assert k1("2026-03-09")["can_call"] is True  # the number placed with K2 on 2026-03-02
+    points = rows_as_dicts(con, "select value, is_valid from core.contact_points order by value")
+    assert points == [
+        {"value": "+33612345678", "is_valid": False},
+        {"value": "+33698765432", "is_valid": True},
     ]
 
 

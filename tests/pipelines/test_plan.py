@@ -241,6 +241,25 @@ def test_capacity_must_agree_with_the_team():
         P.team_capacity(load_settings(environ={"RELANCE_TEAM__AGENTS": "4"}))
 
 
+def test_first_letter_refs_join_only_the_cases_that_have_one():
+    rows = pl.DataFrame(
+        {
+            "debtor_id": ["a", "a", "a", "a", "b", "c"],
+            "first_letter_ref": ["A1", None, "", "B2", None, " "],
+            "first_letter_date": [date(2026, 1, 5), None, None, date(2026, 2, 1), None, None],
+        }
+    )
+    got = rows.group_by("debtor_id", maintain_order=True).agg(
+        P.joined_non_empty("first_letter_ref").alias("first_letter_refs"),
+        P.joined_non_empty("first_letter_date").alias("first_letter_dates"),
+    )
+    assert got.rows() == [
+        ("a", "A1 | B2", "2026-01-05 | 2026-02-01"),
+        ("b", None, None),
+        ("c", None, None),
+    ]
+
+
 # -- on the small simulated home ----------------------------------------------------------------
 
 
@@ -259,6 +278,8 @@ def test_plan_exports_audit_and_minimum(planned_home):
     assert calls.height == result.listed > 0
     assert calls["rank"].cast(int).to_list() == list(range(1, calls.height + 1))
     assert calls["phone_e164"].str.contains(r"^\+[1-9]\d{6,14}$").all()
+    for column in ("first_letter_refs", "first_letter_dates"):  # no empty slot between " | "
+        assert not calls[column].drop_nulls().str.contains(r"(^|\|)\s*(\||$)").any()
     # no debtor twice, no excluded or specialist case listed
     with home.state(read_only=True) as con:
         all_lines = con.sql("select * from plan_lines").pl()
@@ -267,6 +288,9 @@ def test_plan_exports_audit_and_minimum(planned_home):
         decisions = con.sql("select * from decisions").pl()
     assert lines.group_by("line_id").agg(pl.col("debtor_id").n_unique())["debtor_id"].max() == 1
     assert lines.group_by("debtor_id").agg(pl.col("line_id").n_unique())["line_id"].max() == 1
+    # each call line records the number it dials (call outcomes name it back)
+    dialled = lines.unique("line_id").select(pl.col("line_id").cast(pl.String), "phone_e164")
+    assert dialled.join(calls, on=["line_id", "phone_e164"]).height == calls.height
     from pipelines.train import warehouse
 
     with warehouse(home, settings) as con:
