@@ -303,16 +303,51 @@ def convert_uci_taiwan(
     source: Annotated[str, typer.Option(help="Folder name under raw/.")] = "uci_taiwan",
 ) -> None:
     """Reshape the UCI Taiwan credit-card file into placements, account status and labels."""
-    from pipelines.convert.uci_taiwan import converted_uci_taiwan
+    from pipelines.convert.uci_taiwan import UciTaiwanError, converted_uci_taiwan
 
     settings = _settings(ctx)
     path = src or settings.external_data / "uci_taiwan_credit_card_default" / "UCI_Credit_Card.csv"
     if not path.exists():
         raise UserError(f"{path}: not found; pass --src or set paths.external_data")
     dest = _home(ctx).ensure().raw / source
-    counts = converted_uci_taiwan(path, dest)
+    try:
+        counts = converted_uci_taiwan(path, dest)
+    except UciTaiwanError as exc:
+        raise UserError(str(exc)) from None
     for name, n in counts.items():
         out.print(f"{dest / name}: {n:,} rows")
+    out.print("now run `relance build`")
+
+
+@convert_app.command("lendingclub")
+def convert_lendingclub(
+    ctx: typer.Context,
+    src_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder of the four lc_sample_*.csv files (default: from paths.external_data)."
+        ),
+    ] = None,
+    source: Annotated[str, typer.Option(help="Folder name under raw/.")] = "lendingclub",
+) -> None:
+    """Reshape the LendingClub charged-off loans into placements, account status and labels."""
+    from pipelines.convert.lendingclub import LendingClubError, converted_lendingclub
+
+    settings = _settings(ctx)
+    folder = src_dir or settings.external_data / "lendingclub_loan_samples"
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not found; pass SRC_DIR or set paths.external_data")
+    dest = _home(ctx).ensure().raw / source
+    try:
+        result = converted_lendingclub(folder, dest)
+    except LendingClubError as exc:
+        raise UserError(str(exc)) from None
+    for name, n in result.files.items():
+        out.print(f"{dest / name}: {n:,} rows")
+    out.print(
+        f"{sum(result.charged_off.values()):,} charged-off loans; repeated ids dropped: "
+        f"{result.duplicates_dropped:,}; nothing outstanding: {result.skipped_no_outstanding:,}"
+    )
     out.print("now run `relance build`")
 
 

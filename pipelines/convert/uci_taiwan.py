@@ -158,12 +158,16 @@ creditor_ref = "UCI_TW"
 """
 
 
+class UciTaiwanError(ValueError):
+    """The file is not the UCI credit-card file, or is damaged (the message names it)."""
+
+
 def _checked_header(header: list[str] | None, src: Path) -> dict[str, int]:
-    """Column positions of the expected header, or ``ValueError`` naming the file."""
+    """Column positions of the expected header, or ``UciTaiwanError`` naming the file."""
     found = tuple(h.strip().lstrip("\ufeff") for h in header or ())
     if found != EXPECTED_HEADER:
         shown = ",".join(found[:6]) + ("…" if len(found) > 6 else "") if found else "nothing"
-        raise ValueError(
+        raise UciTaiwanError(
             f"{src}: not the UCI credit-card file (header starts {shown!r}; expected "
             f"{','.join(EXPECTED_HEADER[:3])},… {len(EXPECTED_HEADER)} columns ending "
             f"{EXPECTED_HEADER[-1]!r}); pass UCI_Credit_Card.csv"
@@ -225,7 +229,7 @@ def converted_uci_taiwan(src: Path, dest: Path) -> dict[str, int]:
                 if not row:
                     continue
                 if len(row) != len(EXPECTED_HEADER):
-                    raise ValueError(
+                    raise UciTaiwanError(
                         f"{src}: line {reader.line_num} has {len(row)} fields, expected "
                         f"{len(EXPECTED_HEADER)}; the file is damaged, fetch it again"
                     )

@@ -78,6 +78,15 @@ def test_user_mistakes_without_traceback(home, args, expected):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_file_that_is_not_the_uci_file_is_refused_in_one_line(home, tmp_path):
+    src = tmp_path / "other.csv"
+    src.write_text("a,b\n1,2\n", encoding="utf-8")
+    proc = relance(home, "convert", "uci-taiwan", "--src", str(src))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "other.csv: not the UCI credit-card file" in lines[0]
+
+
 def test_builds_on_an_empty_home_says_what_to_run(home):
     proc = relance(home, "builds")
     assert proc.returncode == 0
