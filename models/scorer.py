@@ -231,7 +231,10 @@ class RecoveryScorer(ClassifierMixin, BaseEstimator):
             )
             classifier = boosting_pipeline(mask, **self._boosting_params())
             self.classifier_ = classifier.fit(
-                X[~held], y[~held], model__X_val=X[held], model__y_val=y[held]
+                without_empty_columns(X[~held]),
+                y[~held],
+                model__X_val=X[held],
+                model__y_val=y[held],
             )
         else:
             self.classifier_ = logistic_pipeline(mask, C=self.C).fit(X, y)
@@ -248,12 +251,13 @@ class RecoveryScorer(ClassifierMixin, BaseEstimator):
             payers = y == 1
             self.mean_share_ = float(share[payers].mean()) if payers.any() else 0.0
             if payers.sum() >= 4 * self.min_samples_leaf:
+                # a column empty among the payers alone would break the binning too
                 params = self._boosting_params() | {"max_iter": self.amount_max_iter}
                 self.amount_ = HistGradientBoostingRegressor(
                     **params,
                     categorical_features=mask if mask.any() else None,
                     early_stopping=True,
-                ).fit(X[payers], share[payers])
+                ).fit(without_empty_columns(X[payers]), share[payers])
         self.reasons_ = None
         if self.reason_sample > 0:
             reference = X if X_calibration is None else np.asarray(X_calibration, dtype=float)

@@ -53,6 +53,19 @@ def test_reasons_need_a_reason_sample(data):
         scorer.reasons(X)
 
 
+def test_a_column_empty_among_the_payers_only_is_fitted(data):
+    """The amount model fits on the payers alone: a column known only for non-payers (all
+    missing among the payers) must not break its binning."""
+    X, y, share, balance = data["train"]
+    X = X.copy()
+    X[y == 1, 0] = np.nan
+    scorer = RecoveryScorer(
+        features=FEATURES, categorical=[3], min_samples_leaf=20, reason_sample=0
+    ).fit(X, y, share)
+    assert scorer.amount_ is not None
+    assert (scorer.expected_cents(X, balance) >= 0).all()
+
+
 def test_empty_columns_become_zero_and_others_stay():
     X = np.array([[np.nan, 1.0], [np.nan, np.nan]])
     out = without_empty_columns(X)
