@@ -187,16 +187,18 @@ class ReasonCoder(BaseEstimator):
         """Per row and feature, the dependence at the row's value (minus its sample mean)."""
         check_is_fitted(self, "tables_")
         X = np.asarray(X, dtype=float)
-        out = np.empty(X.shape, dtype=float)
+        # column-major: each feature's column is written contiguously
+        out = np.empty(X.shape, dtype=float, order="F")
         for j, (grid, table) in enumerate(zip(self.grids_, self.tables_, strict=True)):
-            values = X[:, j]
             if grid.size == 0:
                 out[:, j] = table[-1]
                 continue
-            # nearest grid point below or at the value (the first point for smaller values)
-            idx = np.clip(np.searchsorted(grid, values, side="right") - 1, 0, grid.size - 1)
-            idx = np.where(np.isnan(values), grid.size, idx)
-            out[:, j] = table[idx]
+            # position = how many grid points are <= the value, and grid.size + 1 for NaN
+            # (numpy sorts NaN after every number); the lookup repeats the first entry, so a
+            # value below the grid reads the first point, position p the p-th point (the
+            # nearest at or below the value) and NaN the table's last entry
+            position = np.searchsorted(np.append(grid, np.nan), X[:, j], side="right")
+            out[:, j] = np.concatenate((table[:1], table))[position]
         if centre:
             out -= self.centres_
         return out

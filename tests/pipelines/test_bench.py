@@ -191,3 +191,35 @@ def test_a_simulated_home_is_reused_as_simulated(settings, tmp_path):
     assert sorted(p.relative_to(home).as_posix() for p in (home / "raw").rglob("*")) == before
     floor = result["stages"]["read_floor"]
     assert floor["rows"] > 0 and floor["cpu_seconds"] > 0
+
+
+class _CountingModel:
+    """A stand-in scorer recording which of its calls the score bench times."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def p_pay(self, X):
+        self.calls.append("p_pay")
+        return X[:, 0] * 0 + 0.5
+
+    def expected_cents(self, X, balance_cents, p_pay):
+        self.calls.append("expected_cents")
+        return (p_pay * balance_cents).round()
+
+    def reasons(self, X):
+        self.calls.append("reasons")
+        return X[:, 0].astype(str), X[:, 0].astype(str)
+
+
+def test_score_bench_times_the_model_calls_alone_with_and_without_reasons():
+    import numpy as np
+
+    from pipelines.score import scoring_seconds
+
+    model, X, balance = _CountingModel(), np.ones((8, 3)), np.full(8, 1000.0)
+    wall, cpu = scoring_seconds(model, X, balance, reasons=False)
+    assert model.calls == ["p_pay", "expected_cents"]
+    assert wall >= 0 and cpu >= 0
+    scoring_seconds(model, X, balance, reasons=True)
+    assert model.calls[2:] == ["p_pay", "expected_cents", "reasons"]
