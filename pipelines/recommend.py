@@ -107,6 +107,7 @@ class RecommenderConfig:
     bootstrap: int
     level: float
     fallback_level: float
+    formal_must_earn: bool
     overlap_low: float
     overlap_high: float
     overlap_floor: float
@@ -133,6 +134,7 @@ class RecommenderConfig:
             threads=int(r["threads"]),
             weight_clip=float(r["weight_clip"]),
             response_weight_clip=float(r["response_weight_clip"]),
+            formal_must_earn=bool(r["formal_must_earn"]),
             min_rows=int(r["min_rows"]),
             boosting={k: params[k] for k in sorted(params)},
             bootstrap=int(r["bootstrap"]),
@@ -350,6 +352,15 @@ def fixed_choices(allowed: np.ndarray) -> dict[str, np.ndarray]:
     return {a: pe.fixed_or(allowed, j, WAIT) for j, a in enumerate(ACTIONS)}
 
 
+def nudge_counterpart(action: str) -> str | None:
+    """The same channel's nudge of a formal action (``call_formal`` → ``call_nudge``), or
+    ``None`` when the channel has no nudge (a letter, a formal notice) or the action is no
+    formal one."""
+    channel, _, tone = action.rpartition("_")
+    nudge = f"{channel}_nudge"
+    return nudge if tone == "formal" and nudge in ACTIONS else None
+
+
 def heldout_evaluation(
     model: UpliftRecommender, frame: pl.DataFrame, cfg: RecommenderConfig
 ) -> dict:
@@ -402,6 +413,26 @@ def heldout_evaluation(
         if k != f"fixed:{ACTIONS[NOTICE]}" or cfg.formal_notice_explored
     }
     best_fixed = max(explorable_fixed, key=explorable_fixed.get)
+    best_fixed_estimated = best_fixed
+    # a formal message only where it earns its cost: when the best single action is a formal
+    # one and the evidence does not show it beating the same channel's nudge, the nudge
+    formal_vs_nudge = None
+    nudge = nudge_counterpart(best_fixed.removeprefix("fixed:"))
+    if cfg.formal_must_earn and nudge is not None:
+        formal_vs_nudge = pe.value_difference(
+            policies[best_fixed],
+            policies[f"fixed:{nudge}"],
+            m["action"],
+            reward,
+            p,
+            mu,
+            m["groups"],
+            n_boot=cfg.bootstrap,
+            seed=cfg.seed,
+            level=cfg.fallback_level,
+        )
+        if not formal_vs_nudge["low"] > 0:
+            best_fixed = f"fixed:{nudge}"
     difference = pe.value_difference(
         policies["learned"],
         policies[best_fixed],
@@ -432,6 +463,8 @@ def heldout_evaluation(
         "values": results,
         "uncovered_formal_notice_share": uncovered,
         "best_fixed_action": best_fixed.removeprefix("fixed:"),
+        "best_fixed_by_estimate": best_fixed_estimated.removeprefix("fixed:"),
+        "formal_vs_nudge": formal_vs_nudge,
         "difference_vs_best_fixed": difference,
         "fallback": fallback,
         "qini": qini,
@@ -613,6 +646,22 @@ def report_text(info: RunInfo, metrics: dict, extra: dict) -> str:
             f"case-week, {diff['level']:.0%} interval [{_money(diff['low'])}, "
             f"{_money(diff['high'])}] lies above 0."
         )
+    tone = metrics.get("formal_vs_nudge")
+    if tone is not None:
+        estimated = metrics["best_fixed_by_estimate"]
+        verdict = (
+            f"it does not, so the single action is `{best}`"
+            if best != estimated
+            else "it does, so it stays"
+        )
+        lines += [
+            "",
+            f"Formal only where it earns its cost: the best single action by estimate is "
+            f"`{estimated}`; does it beat the same channel's nudge? `{estimated}` − nudge = "
+            f"{_money(tone['value'])} per case-week, {tone['level']:.0%} interval "
+            f"[{_money(tone['low'])}, {_money(tone['high'])}]: {verdict} "
+            f"(`recommender.formal_must_earn`).",
+        ]
     lines += [
         "",
         f"Held-out randomised decisions: {metrics['rows']} ({metrics['cases']} cases, weeks "

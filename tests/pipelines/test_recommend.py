@@ -33,6 +33,21 @@ def test_windows_hold_out_the_last_weeks_and_leave_a_horizon_gap():
         R.windows(mondays[: cfg.holdout_weeks], cfg)
 
 
+@pytest.mark.parametrize(
+    ("action", "nudge"),
+    [
+        ("call_formal", "call_nudge"),
+        ("email_formal", "email_nudge"),
+        ("letter_formal", None),
+        ("formal_notice", None),
+        ("sms_nudge", None),
+        ("wait", None),
+    ],
+)
+def test_a_formal_action_has_its_channels_nudge_as_counterpart(action, nudge):
+    assert R.nudge_counterpart(action) == nudge
+
+
 def test_conditional_propensity_recovers_one_over_the_explorable_count():
     share = 0.07
     # |E| = 5: explored action differs from the ladder's (0.014) or equals it (0.944)
@@ -91,6 +106,16 @@ def test_training_stores_a_run_with_its_report(trained):
     assert dr["low"] <= dr["value"] <= dr["high"]
     report = (info.path / "report.md").read_text(encoding="utf-8")
     assert ("Fallback fired" in report) == summary["fallback"]
+    # a formal best single action is kept only when it beats its channel's nudge
+    estimated, tone = metrics["best_fixed_by_estimate"], metrics["formal_vs_nudge"]
+    if tone is None:
+        assert metrics["best_fixed_action"] == estimated
+        assert R.nudge_counterpart(estimated) is None
+    else:
+        kept = tone["low"] > 0
+        expected = estimated if kept else R.nudge_counterpart(estimated)
+        assert metrics["best_fixed_action"] == expected
+        assert "Formal only where it earns its cost" in report
     # the stored model loads with the explicit trusted list and predicts like the fitted one
     model = R.loaded_recommender(reg, summary["run_id"])
     assert model.learner == settings.get("recommender.learner")
