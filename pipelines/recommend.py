@@ -414,14 +414,11 @@ def heldout_evaluation(
     }
     best_fixed = max(explorable_fixed, key=explorable_fixed.get)
     best_fixed_estimated = best_fixed
-    # a formal message only where it earns its cost: when the best single action is a formal
-    # one and the evidence does not show it beating the same channel's nudge, the nudge
-    formal_vs_nudge = None
-    nudge = nudge_counterpart(best_fixed.removeprefix("fixed:"))
-    if cfg.formal_must_earn and nudge is not None:
-        formal_vs_nudge = pe.value_difference(
-            policies[best_fixed],
-            policies[f"fixed:{nudge}"],
+
+    def minus(a: str, b: str) -> dict:  # value of policy a − policy b at the fallback level
+        return pe.value_difference(
+            policies[a],
+            policies[b],
             m["action"],
             reward,
             p,
@@ -431,20 +428,16 @@ def heldout_evaluation(
             seed=cfg.seed,
             level=cfg.fallback_level,
         )
+
+    # a formal message only where it earns its cost: when the best single action is a formal
+    # one and the evidence does not show it beating the same channel's nudge, the nudge
+    formal_vs_nudge = None
+    nudge = nudge_counterpart(best_fixed.removeprefix("fixed:"))
+    if cfg.formal_must_earn and nudge is not None:
+        formal_vs_nudge = minus(best_fixed, f"fixed:{nudge}")
         if not formal_vs_nudge["low"] > 0:
             best_fixed = f"fixed:{nudge}"
-    difference = pe.value_difference(
-        policies["learned"],
-        policies[best_fixed],
-        m["action"],
-        reward,
-        p,
-        mu,
-        m["groups"],
-        n_boot=cfg.bootstrap,
-        seed=cfg.seed,
-        level=cfg.fallback_level,
-    )
+    difference = minus("learned", best_fixed)
     fallback = not difference["low"] > 0
     qini = qini_per_action(model, m, reward, p, space, cfg)
     conditional = np.where(space, 1 / np.maximum(space.sum(axis=1, keepdims=True), 1), 0.0)
