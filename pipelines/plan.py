@@ -387,16 +387,30 @@ def with_greedy_propensity(values: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def recommender_fell_back(home: Home) -> str | None:
+    """The recommender champion's run id when its run fell back to a single action (its own
+    held-out evaluation did not show that personalising beats it, so its per-case values are
+    not to be ranked on); ``None`` when there is no champion or it personalises."""
+    from models.registry import Registry
+
+    registry = Registry(home.artifacts / "models")
+    champion = registry.champion("recommender")
+    if champion is None:
+        return None
+    policy = registry.meta("recommender", champion.run_id).get("policy") or {}
+    return champion.run_id if policy.get("mode") == "fallback" else None
+
+
 def recommender_values(
     home: Home, settings: Settings, as_of: date
 ) -> tuple[pl.DataFrame, str] | None:
-    """The recommender champion's per-case action values, when a champion exists and
-    ``pipelines.recommend`` offers ``action_values(home, settings, as_of)`` (imported lazily:
-    the recommender is optional); ``None`` otherwise."""
+    """The recommender champion's per-case action values, when a champion exists, personalises
+    (its run did not fall back) and ``pipelines.recommend`` offers ``action_values(home,
+    settings, as_of)`` (imported lazily: the recommender is optional); ``None`` otherwise."""
     from models.registry import Registry
 
     champion = Registry(home.artifacts / "models").champion("recommender")
-    if champion is None:
+    if champion is None or recommender_fell_back(home) is not None:
         return None
     try:
         from pipelines import recommend
@@ -438,8 +452,15 @@ def action_values(
         if scores is not None
         else "balance × base rate (no scorer champion)"
     )
+    fell_back = recommender_fell_back(home)
+    why = (
+        f"recommender champion {fell_back} fell back to a single action (personalising "
+        "unproven), so its per-case values are not ranked on"
+        if fell_back
+        else "no recommender champion"
+    )
     note = (
-        "no recommender champion: fallback rule V(a) = commission × base × (1 + uplift[a]) "
+        f"{why}: fallback rule V(a) = commission × base × (1 + uplift[a]) "
         f"− cost(a) − λ × P(complaint | a), base = {basis}; tables [plan.fallback_uplift], "
         "[plan.fallback_complaint]"
     )

@@ -133,6 +133,33 @@ def test_evaluate_and_promote(trained):
         R.promoted_recommender(home, settings, summary["run_id"])
 
 
+@pytest.mark.slow
+def test_the_plan_ranks_on_a_champion_only_when_it_personalises(trained, tmp_path):
+    """A champion whose run fell back to one action has declared its per-case values unproven:
+    the plan then ranks by the documented fallback rule and says why; a personalising champion's
+    values are the plan's."""
+    import shutil
+
+    from pipelines.home import Home
+    from pipelines.plan import planned
+
+    home, settings, summary = trained
+    copy = tmp_path / "home"
+    shutil.copytree(home.root, copy, ignore=shutil.ignore_patterns("*.lock", ".tmp"))
+    local, settings = Home(copy), settings.with_home(copy)
+    reg = R.registry(local)
+    if reg.champion(R.KIND) is None:
+        R.promoted_recommender(local, settings, summary["run_id"])
+    champion = reg.champion(R.KIND).run_id
+    fell_back = reg.meta(R.KIND, champion)["policy"]["mode"] == "fallback"
+    result = planned(local, settings)
+    if fell_back:
+        assert result.policy_source == "fallback"
+        assert f"recommender champion {champion} fell back" in result.note
+    else:
+        assert result.policy_source == "recommender"
+
+
 @pytest.fixture(scope="module")
 def week_recommendations(trained):
     home, settings, _ = trained
