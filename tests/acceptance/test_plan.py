@@ -193,7 +193,8 @@ def test_call_list_beats_baselines_and_nears_the_best(world, warehouse, record):
         f"pooled over {', '.join(got['weeks'])}; debtors listed {got['listed']}; "
         "policy: recommender champion if any, else the fallback rule"
     )
+    # the band that holds first: an open issue's shortfall ends the test (xfail)
+    record("plan_vs_oracle", got["ratio_vs_oracle"]["ratio"], 0.60, None, basis)
     record(
         "plan_vs_best_baseline_lower_95", best["lower_95"], 1.10, None, basis, open_issue="issue 8"
     )
-    record("plan_vs_oracle", got["ratio_vs_oracle"]["ratio"], 0.60, None, basis)
