@@ -57,7 +57,14 @@ from pipelines import features as F
 from pipelines import rules
 from pipelines.home import Home
 from pipelines.settings import Settings
-from pipelines.train import registry, warehouse  # one place for every model kind
+from pipelines.train import (  # one place for every model kind
+    promoting_user,
+    promotion_champion,
+    recorded_promotion,
+    registry,
+    run_of_kind_or_champion,
+    warehouse,
+)
 
 KIND = "recommender"
 ACTIONS: tuple[str, ...] = rules.ACTIONS
@@ -703,16 +710,13 @@ def written_report(info: RunInfo, metrics: dict, extra: dict) -> Path:
 
 
 def run_or_champion(home: Home, run_id: str | None) -> RunInfo:
-    reg = registry(home)
-    if run_id:
-        return reg.info(KIND, run_id)
-    champion = reg.champion(KIND)
-    if champion is None:
-        raise RecommenderError(
-            "no champion recommender yet; run `relance train recommender` then "
-            "`relance promote RUN`"
-        )
-    return champion
+    return run_of_kind_or_champion(
+        home,
+        KIND,
+        run_id,
+        RecommenderError,
+        "`relance train recommender` then `relance promote RUN`",
+    )
 
 
 def evaluated_recommender(home: Home, settings: Settings, run_id: str | None = None) -> dict:
@@ -740,17 +744,9 @@ def promoted_recommender(
     """Make ``run_id`` the champion recommender after comparing both runs' doubly robust value
     on the held-out randomised decisions of the challenger's window (the later one); refuse a
     worse challenger unless forced with a reason."""
-    import getpass
-    import os
-
     cfg = RecommenderConfig.of(settings)
     reg = registry(home)
-    reg.info(KIND, run_id)
-    if force and not (reason or "").strip():
-        raise RecommenderError('--force needs --reason "…" (it is recorded with the promotion)')
-    champion = reg.champion(KIND)
-    if champion is not None and champion.run_id == run_id:
-        raise RecommenderError(f"run {run_id} is already the champion recommender")
+    champion = promotion_champion(reg, KIND, run_id, force, reason, RecommenderError)
     comparison = None
     if champion is not None:
         days = [date.fromisoformat(d) for d in reg.read(KIND, run_id, "window")["holdout"]]
@@ -773,16 +769,7 @@ def promoted_recommender(
                 f"value ({figures['challenger']:.1f} vs {figures['champion']:.1f} cents per "
                 'case-week); not promoted (override: --force --reason "…")'
             )
-    user = os.environ.get("RELANCE_USER") or getpass.getuser()
-    previous = reg.promote(
-        KIND, run_id, forced=force, reason=reason, user=user, comparison=comparison
-    )
-    return {
-        "run_id": run_id,
-        "previous_run_id": previous,
-        "forced": force,
-        "comparison": comparison,
-    }
+    return recorded_promotion(reg, KIND, run_id, force, reason, comparison, promoting_user())
 
 
 def applied_policy_value(

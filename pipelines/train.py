@@ -378,17 +378,73 @@ def trained_scorer(
     return info
 
 
-def run_or_champion(home: Home, run_id: str | None) -> RunInfo:
+def run_of_kind_or_champion(
+    home: Home, kind: str, run_id: str | None, error: type[Exception], hint: str
+) -> RunInfo:
+    """Run ``run_id`` of ``kind``, or the kind's champion; ``error`` naming ``hint`` (what to
+    run) when there is none. One lookup for every model kind."""
     reg = registry(home)
     if run_id:
-        return reg.info(KIND, run_id)
-    champion = reg.champion(KIND)
+        return reg.info(kind, run_id)
+    champion = reg.champion(kind)
     if champion is None:
-        raise ScorerError(
-            "no champion scorer yet; run `relance train scorer` then `relance promote RUN` "
-            "(or `relance demo`)"
-        )
+        raise error(f"no champion {kind} yet; run {hint}")
     return champion
+
+
+def run_or_champion(home: Home, run_id: str | None) -> RunInfo:
+    return run_of_kind_or_champion(
+        home,
+        KIND,
+        run_id,
+        ScorerError,
+        "`relance train scorer` then `relance promote RUN` (or `relance demo`)",
+    )
+
+
+def promotion_champion(
+    reg: Registry,
+    kind: str,
+    run_id: str,
+    force: bool,
+    reason: str | None,
+    error: type[Exception],
+) -> RunInfo | None:
+    """The checks before any promotion: the run exists, ``--force`` carries a reason, the run
+    is not the champion already. Returns the current champion (``None`` for the first)."""
+    reg.info(kind, run_id)
+    if force and not (reason or "").strip():
+        raise error('--force needs --reason "…" (it is recorded with the promotion)')
+    champion = reg.champion(kind)
+    if champion is not None and champion.run_id == run_id:
+        raise error(f"run {run_id} is already the champion {kind}")
+    return champion
+
+
+def promoting_user() -> str:
+    """Who promotes: ``RELANCE_USER``, else the login."""
+    return os.environ.get("RELANCE_USER") or getpass.getuser()
+
+
+def recorded_promotion(
+    reg: Registry,
+    kind: str,
+    run_id: str,
+    force: bool,
+    reason: str | None,
+    comparison: dict | None,
+    user: str,
+) -> dict:
+    """Make ``run_id`` the champion of ``kind`` in the registry; return what was decided."""
+    previous = reg.promote(
+        kind, run_id, forced=force, reason=reason, user=user, comparison=comparison
+    )
+    return {
+        "run_id": run_id,
+        "previous_run_id": previous,
+        "forced": force,
+        "comparison": comparison,
+    }
 
 
 def evaluated(home: Home, settings: Settings, run_id: str | None = None) -> tuple[RunInfo, dict]:
@@ -431,13 +487,8 @@ def promoted(
     forced with a reason. Return what was decided."""
     cfg = ScorerConfig.of(settings)
     reg = registry(home)
-    challenger = reg.info(KIND, run_id)
-    champion = reg.champion(KIND)
-    if force and not (reason or "").strip():
-        raise ScorerError('--force needs --reason "…" (it is recorded with the promotion)')
+    champion = promotion_champion(reg, KIND, run_id, force, reason, ScorerError)
     comparison = None
-    if champion is not None and champion.run_id == run_id:
-        raise ScorerError(f"run {run_id} is already the champion scorer")
     if champion is not None:
         comparison = compared(home, settings, cfg, champion.run_id, run_id)
         worse = comparison["challenger"] < comparison["champion"] - cfg.promote_tolerance
@@ -451,26 +502,14 @@ def promoted(
                 f"{comparison['champion']:.4f} on {comparison['window_from']} → "
                 f'{comparison["window_to"]}); not promoted (override: --force --reason "…")'
             )
-    user = os.environ.get("RELANCE_USER") or getpass.getuser()
-    previous = reg.promote(
-        KIND,
-        challenger.run_id,
-        forced=force,
-        reason=reason,
-        user=user,
-        comparison=comparison,
-    )
+    user = promoting_user()
+    done = recorded_promotion(reg, KIND, run_id, force, reason, comparison, user)
     with state(home, settings) as con:
         con.execute(
             "insert into promotions values (?, ?, ?, current_timestamp, ?, ?, ?)",
-            [KIND, run_id, previous, force, reason, user],
+            [KIND, run_id, done["previous_run_id"], force, reason, user],
         )
-    return {
-        "run_id": run_id,
-        "previous_run_id": previous,
-        "forced": force,
-        "comparison": comparison,
-    }
+    return done
 
 
 def compared(
