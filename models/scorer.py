@@ -16,6 +16,10 @@ as NaN). It holds three fitted parts:
   horizon, fitted on the rows that paid: E[amount | pay] = share × balance.
 
 The expected amount is P(pay) × E[share | pay] × balance (``expected_cents``).
+
+Scoring evaluates the boosted trees of both models in one compiled pass (``models.forest``),
+bit for bit what scikit-learn computes, then applies scikit-learn's own calibrators; a model
+the compiled pass cannot reproduce is scored by scikit-learn.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -34,9 +39,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from models import forest
 from models.explain import ReasonCoder
 
 MODELS = ("hgb", "logistic")
+CALIBRATORS = ("isotonic", "sigmoid")  # calibrations whose output ``calibrated_p_pay`` reproduces
 
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
@@ -268,10 +275,60 @@ class RecoveryScorer(ClassifierMixin, BaseEstimator):
             ).fit(reference, predict_proba=self.p_pay)
         return self
 
+    def compiled_forest(self) -> forest.CompiledForest | None:
+        """The classifier's trees and the amount model's, compiled for one pass (built on first
+        use, kept beside the model, never saved); ``None`` for the logistic baseline and for a
+        model ``models.forest`` cannot reproduce."""
+        check_is_fitted(self, "classifier_")
+        if self.model != "hgb" or len(self.classifier_) != 1:
+            return None
+        classifier = self.classifier_[-1]
+        if classifier.n_trees_per_iteration_ != 1:
+            return None
+        if self.calibrated_ is not None and self.calibrated_.method not in CALIBRATORS:
+            return None
+        parts = [classifier]
+        if self.amount_ is not None:
+            if self.amount_.loss != "squared_error":
+                return None
+            parts.append(self.amount_)
+        return forest.cached(self, parts)
+
+    def calibrated_p_pay(self, log_odds: np.ndarray) -> np.ndarray:
+        """P(pay) from the classifier's log-odds, as ``predict_proba`` computes it: the mean
+        over the calibrators (scikit-learn's own), or the logistic function without them."""
+        if self.calibrated_ is None:
+            return expit(log_odds)
+        total = np.zeros(log_odds.size)
+        for part in self.calibrated_.calibrated_classifiers_:
+            (calibrator,) = part.calibrators
+            p = calibrator.predict(log_odds)
+            p[(p > 1.0) & (p <= 1.0 + 1e-5)] = 1.0  # as CalibratedClassifierCV does
+            total += p
+        return total / len(self.calibrated_.calibrated_classifiers_)
+
+    def scores(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(P(pay), E[share | pay]) of every row of ``X``, the trees of both models evaluated
+        in one compiled pass when they can be."""
+        check_is_fitted(self, "classifier_")
+        X = np.asarray(X, dtype=float)
+        compiled = self.compiled_forest()
+        if compiled is None:
+            return self.predict_proba(X)[:, 1], self.expected_share(X)
+        raw = compiled.raw(X)
+        p = self.calibrated_p_pay(raw[:, 0])
+        if self.amount_ is None:
+            return p, np.full(X.shape[0], self.mean_share_ or 0.0)
+        return p, np.clip(raw[:, 1], 0.0, 1.0)
+
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated class probabilities, columns ``classes_`` (1 = pays)."""
         check_is_fitted(self, "classifier_")
         X = np.asarray(X, dtype=float)
+        compiled = self.compiled_forest()
+        if compiled is not None:
+            p = self.calibrated_p_pay(compiled.raw(X)[:, 0])
+            return np.column_stack([1.0 - p, p])
         if self.calibrated_ is not None:
             return self.calibrated_.predict_proba(X)
         return self.classifier_.predict_proba(X)
@@ -303,8 +360,19 @@ class RecoveryScorer(ClassifierMixin, BaseEstimator):
             raise ValueError("this scorer was fitted without reasons (reason_sample=0)")
         return self.reasons_.reasons(X)
 
-    def expected_cents(self, X, balance_cents, p_pay: np.ndarray | None = None) -> np.ndarray:
-        """Expected amount = P(pay) × E[share | pay] × balance, in whole cents."""
-        p = self.p_pay(X) if p_pay is None else p_pay
+    def expected_cents(
+        self,
+        X,
+        balance_cents,
+        p_pay: np.ndarray | None = None,
+        share: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Expected amount = P(pay) × E[share | pay] × balance, in whole cents (``p_pay`` and
+        ``share`` from ``scores`` when already computed)."""
+        if share is None:
+            p_both, share = self.scores(X)
+            p_pay = p_both if p_pay is None else p_pay
+        elif p_pay is None:
+            p_pay = self.p_pay(X)
         balance = np.clip(np.asarray(balance_cents, dtype=float), 0.0, None)
-        return np.rint(p * self.expected_share(X) * balance).astype(np.int64)
+        return np.rint(p_pay * share * balance).astype(np.int64)

@@ -51,8 +51,8 @@ def scores_frame(
 ) -> pl.DataFrame:
     """One row per case of the model frame: the ``scores`` table's columns."""
     X = F.feature_matrix(frame, model.features)
-    p = model.p_pay(X)
-    expected = model.expected_cents(X, frame["balance_cents"].to_numpy(), p)
+    p, share = model.scores(X)
+    expected = model.expected_cents(X, frame["balance_cents"].to_numpy(), p, share)
     if reasons:
         en, fr = model.reasons(X)
     else:
@@ -136,8 +136,8 @@ def scoring_seconds(
     amount, and the reason codes (English and French) when ``reasons`` — no frame, no table,
     no I/O. The CPU time is the process's (all its threads)."""
     started, cpu = time.perf_counter(), time.process_time()
-    p = model.p_pay(X)
-    model.expected_cents(X, balance_cents, p)
+    p, share = model.scores(X)
+    model.expected_cents(X, balance_cents, p, share)
     if reasons:
         model.reasons(X)
     return time.perf_counter() - started, time.process_time() - cpu

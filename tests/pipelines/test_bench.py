@@ -199,13 +199,13 @@ class _CountingModel:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def p_pay(self, X):
-        self.calls.append("p_pay")
-        return X[:, 0] * 0 + 0.5
+    def scores(self, X):
+        self.calls.append("scores")
+        return X[:, 0] * 0 + 0.5, X[:, 0] * 0 + 0.25
 
-    def expected_cents(self, X, balance_cents, p_pay):
+    def expected_cents(self, X, balance_cents, p_pay, share):
         self.calls.append("expected_cents")
-        return (p_pay * balance_cents).round()
+        return (p_pay * share * balance_cents).round()
 
     def reasons(self, X):
         self.calls.append("reasons")
@@ -219,7 +219,7 @@ def test_score_bench_times_the_model_calls_alone_with_and_without_reasons():
 
     model, X, balance = _CountingModel(), np.ones((8, 3)), np.full(8, 1000.0)
     wall, cpu = scoring_seconds(model, X, balance, reasons=False)
-    assert model.calls == ["p_pay", "expected_cents"]
+    assert model.calls == ["scores", "expected_cents"]
     assert wall >= 0 and cpu >= 0
     scoring_seconds(model, X, balance, reasons=True)
-    assert model.calls[2:] == ["p_pay", "expected_cents", "reasons"]
+    assert model.calls[2:] == ["scores", "expected_cents", "reasons"]
