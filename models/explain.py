@@ -6,14 +6,16 @@ sample over the feature's quantile grid (missing values included as their own po
 contribution from a feature is the dependence at its value minus the dependence's mean over
 the reference sample, so contributions read "compared with a typical case". The reasons are
 the three features with the largest contributions in absolute value, each said as "raises" or
-"lowers" the likelihood of payment. Looking up the tables is vectorised (no model call), so
-reasons cost little beside the score itself.
+"lowers" the likelihood of payment (ties: the feature listed first). Looking up the tables
+and keeping the top three is one compiled pass over the rows (no model call, no matrix of
+contributions), so reasons cost little beside the score itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba as nb
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
@@ -203,17 +205,31 @@ class ReasonCoder(BaseEstimator):
             out -= self.centres_
         return out
 
+    def packed_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(grids, sizes, tables) padded into arrays for the compiled lookup: row j holds
+        feature j's grid (``sizes[j]`` points) and its centred table (the grid points, then
+        NaN's entry at ``sizes[j]``)."""
+        check_is_fitted(self, "tables_")
+        width = max((g.size for g in self.grids_), default=0)
+        grids = np.full((len(self.grids_), max(width, 1)), np.inf)
+        tables = np.zeros((len(self.grids_), width + 1))
+        sizes = np.array([g.size for g in self.grids_], dtype=np.int64)
+        for j, (grid, table) in enumerate(zip(self.grids_, self.tables_, strict=True)):
+            grids[j, : grid.size] = grid
+            tables[j, : table.size] = table - self.centres_[j]
+        return grids, sizes, tables
+
     def top_reasons(self, X) -> tuple[np.ndarray, np.ndarray]:
         """(feature index, raises?) of the ``top`` largest absolute contributions per row,
-        largest first; arrays of shape (n, top)."""
-        contributions = self.contributions(X)
-        k = min(self.top, contributions.shape[1])
-        magnitude = np.abs(contributions)
-        part = np.argpartition(-magnitude, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(magnitude, part, axis=1), axis=1)
-        index = np.take_along_axis(part, order, axis=1)
-        raises = np.take_along_axis(contributions, index, axis=1) > 0
-        return index, raises
+        largest first (ties: the lower index); arrays of shape (n, top)."""
+        check_is_fitted(self, "tables_")
+        X = np.asarray(X, dtype=np.float64)
+        k = min(self.top, len(self.grids_))
+        index = np.empty((X.shape[0], k), dtype=np.int64)
+        value = np.empty((X.shape[0], k), dtype=np.float64)
+        if X.shape[0] and k:
+            _top_contributions(X, *self.packed_tables(), index, value)
+        return index, value > 0
 
     def reasons(self, X) -> tuple[np.ndarray, np.ndarray]:
         """The top reasons of every row as text: (English, French), joined by ``SEPARATOR``."""
@@ -228,3 +244,37 @@ class ReasonCoder(BaseEstimator):
             joined = pl.select(pl.concat_str(columns, separator=SEPARATOR)).to_series()
             out.append(joined.to_numpy())
         return out[0], out[1]
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _top_contributions(X, grids, sizes, tables, index, value):  # pragma: no cover - numba
+    """Per row, the ``index.shape[1]`` features of largest absolute contribution (looked up
+    as ``contributions`` does: the grid point at or below the value, the first point below
+    the grid, NaN's own entry), largest first, ties to the lower feature index."""
+    n, n_features = X.shape
+    k = index.shape[1]
+    for i in nb.prange(n):
+        best = np.full(k, -1.0)
+        for j in range(n_features):
+            v = X[i, j]
+            size = sizes[j]
+            if np.isnan(v):
+                c = tables[j, size]
+            elif size == 0:
+                c = tables[j, 0]
+            else:
+                p = 0
+                while p < size and grids[j, p] <= v:
+                    p += 1
+                c = tables[j, max(p - 1, 0)]
+            magnitude = abs(c)
+            if magnitude > best[k - 1]:
+                slot = k - 1
+                while slot > 0 and magnitude > best[slot - 1]:
+                    best[slot] = best[slot - 1]
+                    index[i, slot] = index[i, slot - 1]
+                    value[i, slot] = value[i, slot - 1]
+                    slot -= 1
+                best[slot] = magnitude
+                index[i, slot] = j
+                value[i, slot] = c

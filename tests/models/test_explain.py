@@ -43,3 +43,24 @@ def test_phrases(language, expected):
 def test_fit_needs_a_prediction_function():
     with pytest.raises(ValueError, match="predict_proba"):
         ReasonCoder(features=("a",)).fit(np.zeros((3, 1)))
+
+
+def test_top_reasons_are_the_largest_contributions_largest_first(fitted, data):
+    X = data["test"][0].copy()
+    X[::7, 2] = np.nan
+    X[::11, 0] = np.inf
+    index, raises = fitted.reasons_.top_reasons(X)
+    contributions = fitted.reasons_.contributions(X)
+    expected = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :3]
+    assert np.array_equal(index, expected)
+    assert np.array_equal(raises, np.take_along_axis(contributions, expected, axis=1) > 0)
+
+
+def test_ties_go_to_the_feature_listed_first():
+    coder = ReasonCoder(features=("a", "b", "c"), top=2)
+    coder.grids_ = [np.array([0.0, 1.0])] * 3
+    coder.tables_ = [np.array([-1.0, 1.0, 0.0])] * 3
+    coder.centres_ = np.zeros(3)
+    index, raises = coder.top_reasons(np.array([[1.0, 1.0, 0.0], [np.nan, 0.0, 5.0]]))
+    assert index.tolist() == [[0, 1], [1, 2]]
+    assert raises.tolist() == [[True, True], [False, True]]
