@@ -103,14 +103,19 @@ def test_a_tree_with_too_many_leaves_is_not_compiled():
         forest.compiled([wide])
 
 
-def test_fractional_categories_are_not_compiled():
+@pytest.fixture(scope="module")
+def fractional():
+    """A forest whose category codes are not integers (not reproduced by the kernel)."""
     X, y = mixed(2000, 4)
     X[:, 3] = X[:, 3] / 4
-    model = HistGradientBoostingClassifier(
+    return HistGradientBoostingClassifier(
         max_iter=3, categorical_features=CATEGORICAL, random_state=0
     ).fit(X, y)
+
+
+def test_fractional_categories_are_not_compiled(fractional):
     with pytest.raises(forest.NotCompilable, match="integers"):
-        forest.compiled([model])
+        forest.compiled([fractional])
 
 
 def test_the_cache_follows_the_trees(boosted):
@@ -123,13 +128,8 @@ def test_the_cache_follows_the_trees(boosted):
     assert forest.cached(owner, [refit]) is not first
 
 
-def test_an_uncompilable_forest_is_cached_as_none():
-    X, y = mixed(2000, 6)
-    X[:, 3] = X[:, 3] / 4
-    model = HistGradientBoostingClassifier(
-        max_iter=2, categorical_features=CATEGORICAL, random_state=0
-    ).fit(X, y)
-    assert forest.cached(RecoveryScorer(), [model]) is None
+def test_an_uncompilable_forest_is_cached_as_none(fractional):
+    assert forest.cached(RecoveryScorer(), [fractional]) is None
 
 
 @pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", None])
