@@ -22,7 +22,7 @@ most one snapshot per month.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -404,45 +404,13 @@ def fitting_slices(
     return time_slices(dates, horizon_days, 1, 1)  # raises, naming the shortage
 
 
-def labelled_frame(
-    con,
-    as_of_dates: Sequence[date],
-    horizon_days: int,
-    max_rows: int | None = None,
-    seed: int = 0,
-) -> pl.DataFrame:
-    """Model frame + labels of every scorable case at each of ``as_of_dates``, stacked; with
-    ``max_rows``, a seeded uniform sample of at most that many rows, drawn as the dates are
-    read (``capped_stack``: memory holds the sample and one date, not every date)."""
-    parts = (
+def labelled_frame(con, as_of_dates: Sequence[date], horizon_days: int) -> pl.DataFrame:
+    """Model frame + labels of every scorable case at each of ``as_of_dates``, stacked."""
+    parts = [
         labelled(model_frame_at(con, day), payment_labels(con, day, horizon_days))
         for day in as_of_dates
-    )
-    if max_rows is None:
-        stacked = list(parts)
-        return pl.concat(stacked, how="vertical") if stacked else pl.DataFrame()
-    return capped_stack(parts, max_rows, seed)
-
-
-def capped_stack(parts: Iterable[pl.DataFrame], max_rows: int, seed: int) -> pl.DataFrame:
-    """The ``parts`` stacked in order, or — past ``max_rows`` rows — a seeded uniform sample
-    of ``max_rows`` of them in their stacked order: every row draws a seeded random key as its
-    part arrives and the ``max_rows`` smallest keys are kept (memory: the sample + one part)."""
-    rng = np.random.default_rng(seed)
-    kept: pl.DataFrame | None = None
-    offset = 0
-    for part in parts:
-        part = part.with_columns(
-            pl.Series("_key", rng.random(part.height)),
-            pl.int_range(offset, offset + part.height, dtype=pl.Int64).alias("_order"),
-        )
-        offset += part.height
-        kept = part if kept is None else pl.concat([kept, part], how="vertical")
-        if kept.height > max_rows:
-            kept = kept.sort("_key").head(max_rows)
-    if kept is None:
-        return pl.DataFrame()
-    return kept.sort("_order").drop("_key", "_order")
+    ]
+    return pl.concat(parts, how="vertical") if parts else pl.DataFrame()
 
 
 def capped(frame: pl.DataFrame, max_rows: int, seed: int) -> pl.DataFrame:

@@ -233,9 +233,8 @@ def trained(
     dates = labelled_dates(con, cfg, as_of)
     slices = F.fitting_slices(dates, cfg.horizon_days, cfg.test_months, cfg.calibration_months)
     say(f"snapshots: {len(slices.train)} + {len(slices.calibration)} + {len(slices.test)} months")
-    train = with_share(
-        F.labelled_frame(con, slices.train, cfg.horizon_days, cfg.max_training_rows, cfg.seed)
-    )
+    train = with_share(F.labelled_frame(con, slices.train, cfg.horizon_days))
+    train = F.capped(train, cfg.max_training_rows, cfg.seed)
     calibration = F.labelled_frame(con, slices.calibration, cfg.horizon_days)
     test = with_share(F.labelled_frame(con, slices.test, cfg.horizon_days))
     say(f"fitting on {train.height:,} rows, calibrating on {calibration.height:,}")

@@ -125,33 +125,6 @@ def test_capped_rows_are_a_seeded_sample():
     assert F.capped(frame, 10, seed=1).height == 10 and F.capped(frame, 1000, 1).height == 100
 
 
-def _parts(*sizes: int) -> list[pl.DataFrame]:
-    starts = np.cumsum((0, *sizes))[:-1]
-    return [
-        pl.DataFrame({"a": range(start, start + n)}) for start, n in zip(starts, sizes, strict=True)
-    ]
-
-
-def test_a_stack_under_the_cap_is_every_row_in_order():
-    assert F.capped_stack(_parts(3, 0, 4), 7, seed=0).equals(pl.concat(_parts(3, 0, 4)))
-    assert F.capped_stack([], 5, seed=0).is_empty()
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_a_stack_over_the_cap_is_a_seeded_sample_in_stacked_order(seed):
-    sample = F.capped_stack(_parts(40, 300, 60), 50, seed)
-    values = sample["a"].to_list()
-    assert len(values) == 50 and values == sorted(set(values)) and values[-1] < 400
-    assert sample.equals(F.capped_stack(_parts(40, 300, 60), 50, seed))
-    assert not sample.equals(F.capped_stack(_parts(40, 300, 60), 50, seed + 7))
-
-
-def test_a_stack_sample_is_uniform_over_the_parts():
-    """Each part's share of the sample follows its share of the rows (10 % / 90 %)."""
-    shares = [(F.capped_stack(_parts(100, 900), 200, seed)["a"] < 100).mean() for seed in range(40)]
-    assert 0.08 < float(np.mean(shares)) < 0.12
-
-
 def test_reference_distributions_numeric_and_categorical():
     frame = pl.DataFrame(
         {"balance_cents": [float(i) for i in range(10)] + [None], "sector": [0.0] * 11}
