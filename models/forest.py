@@ -230,17 +230,22 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cached(owner, estimators: Sequence) -> CompiledForest | None:
-    """The compiled forest of ``estimators``, built once per ``owner`` and the trees it holds
-    (a refit makes new trees and a new forest); ``None`` when they cannot be compiled."""
-    key = tuple(id(e._predictors) for e in estimators)
-    hit = _CACHE.get(owner)
-    if hit is not None and hit[0] == key:
+    """The compiled forest of ``estimators``, built once per ``owner`` and the trees they hold
+    (a refit makes new trees and a new forest); ``None`` when they cannot be compiled. An owner
+    may keep several (the classifier alone, the classifier with the amount model)."""
+    trees = tuple(e._predictors for e in estimators)
+    entries = _CACHE.setdefault(owner, {})
+    key = tuple(id(e) for e in estimators)
+    hit = entries.get(key)
+    # identity, not ids alone: the cache holds the very tree lists it compiled, so a freed list
+    # whose id is reused by a refit cannot be mistaken for them
+    if hit is not None and all(a is b for a, b in zip(hit[0], trees, strict=True)):
         return hit[1]
     try:
         forest = compiled(estimators)
     except NotCompilable:
         forest = None
-    _CACHE[owner] = (key, forest)
+    entries[key] = (trees, forest)
     return forest
 
 

@@ -275,10 +275,10 @@ class RecoveryScorer(ClassifierMixin, BaseEstimator):
             ).fit(reference, predict_proba=self.p_pay)
         return self
 
-    def compiled_forest(self) -> forest.CompiledForest | None:
-        """The classifier's trees and the amount model's, compiled for one pass (built on first
-        use, kept beside the model, never saved); ``None`` for the logistic baseline and for a
-        model ``models.forest`` cannot reproduce."""
+    def compiled_forest(self, amount: bool = True) -> forest.CompiledForest | None:
+        """The classifier's trees, and the amount model's with ``amount``, compiled for one
+        pass (built on first use, kept beside the model, never saved); ``None`` for the
+        logistic baseline and for a model ``models.forest`` cannot reproduce."""
         check_is_fitted(self, "classifier_")
         if self.model != "hgb" or len(self.classifier_) != 1:
             return None
@@ -288,7 +288,7 @@ class RecoveryScorer(ClassifierMixin, BaseEstimator):
         if self.calibrated_ is not None and self.calibrated_.method not in CALIBRATORS:
             return None
         parts = [classifier]
-        if self.amount_ is not None:
+        if amount and self.amount_ is not None:
             if self.amount_.loss != "squared_error":
                 return None
             parts.append(self.amount_)
@@ -325,7 +325,7 @@ class RecoveryScorer(ClassifierMixin, BaseEstimator):
         """Calibrated class probabilities, columns ``classes_`` (1 = pays)."""
         check_is_fitted(self, "classifier_")
         X = np.asarray(X, dtype=float)
-        compiled = self.compiled_forest()
+        compiled = self.compiled_forest(amount=False)
         if compiled is not None:
             p = self.calibrated_p_pay(compiled.raw(X)[:, 0])
             return np.column_stack([1.0 - p, p])

@@ -387,31 +387,26 @@ def with_greedy_propensity(values: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def recommender_fell_back(home: Home) -> str | None:
-    """The recommender champion's run id when its run fell back to a single action (its own
-    held-out evaluation did not show that personalising beats it, so its per-case values are
-    not to be ranked on); ``None`` when there is no champion or it personalises."""
+def recommender_champion(home: Home) -> tuple[str | None, bool]:
+    """The recommender champion's run id (``None`` without one) and whether its run fell back
+    to a single action (its own held-out evaluation did not show that personalising beats it,
+    so its per-case values are not to be ranked on)."""
     from models.registry import Registry
 
     registry = Registry(home.artifacts / "models")
     champion = registry.champion("recommender")
     if champion is None:
-        return None
+        return None, False
     policy = registry.meta("recommender", champion.run_id).get("policy") or {}
-    return champion.run_id if policy.get("mode") == "fallback" else None
+    return champion.run_id, policy.get("mode") == "fallback"
 
 
 def recommender_values(
-    home: Home, settings: Settings, as_of: date
+    home: Home, settings: Settings, as_of: date, run_id: str
 ) -> tuple[pl.DataFrame, str] | None:
-    """The recommender champion's per-case action values, when a champion exists, personalises
-    (its run did not fall back) and ``pipelines.recommend`` offers ``action_values(home,
-    settings, as_of)`` (imported lazily: the recommender is optional); ``None`` otherwise."""
-    from models.registry import Registry
-
-    champion = Registry(home.artifacts / "models").champion("recommender")
-    if champion is None or recommender_fell_back(home) is not None:
-        return None
+    """The per-case action values of the recommender champion ``run_id`` (one that
+    personalises), when ``pipelines.recommend`` offers ``action_values(home, settings,
+    as_of)`` (imported lazily: the recommender is optional); ``None`` otherwise."""
     try:
         from pipelines import recommend
     except ImportError:
@@ -422,7 +417,7 @@ def recommender_values(
     frame = function(home, settings, as_of)
     if "propensity" not in frame.columns:
         frame = with_greedy_propensity(frame.select("case_id", "action", "value_cents"))
-    return frame.select("case_id", "action", "value_cents", "propensity"), champion.run_id
+    return frame.select("case_id", "action", "value_cents", "propensity"), run_id
 
 
 def action_values(
@@ -432,7 +427,12 @@ def action_values(
     scored = scorer_frame(con, home, settings, as_of)
     scores, scorer_run = scored if scored else (None, None)
     run_ids = {"scorer": scorer_run} if scorer_run else {}
-    recommended = recommender_values(home, settings, as_of)
+    champion, fell_back = recommender_champion(home)
+    recommended = (
+        recommender_values(home, settings, as_of, champion)
+        if champion is not None and not fell_back
+        else None
+    )
     if recommended is not None:
         frame, run_id = recommended
         allowed = allowed_pairs(eligible)
@@ -452,9 +452,8 @@ def action_values(
         if scores is not None
         else "balance × base rate (no scorer champion)"
     )
-    fell_back = recommender_fell_back(home)
     why = (
-        f"recommender champion {fell_back} fell back to a single action (personalising "
+        f"recommender champion {champion} fell back to a single action (personalising "
         "unproven), so its per-case values are not ranked on"
         if fell_back
         else "no recommender champion"
