@@ -180,15 +180,73 @@ def prepare_functions(con, settings: Settings) -> None:
     con.execute((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
 
 
+def duplicates_sql(import_kind: ImportKind) -> str:
+    """The rows of ``staging.<kind>`` that repeat an earlier valid row's natural key, with
+    their reason: ``(file_id, source_row, reason)``.
+
+    Among the rows no check rejected, the earliest ``(received_date, file_id, source_row)`` of a
+    natural key is kept; a later one is a ``duplicate_row`` when its typed canonical values all
+    equal the kept row's, else a ``conflicting_duplicate`` (``pipelines/sql/README.md``). Only the
+    keys and one hash of the values are read, so the typed rows are not computed twice.
+    """
+    from pipelines.contract_suites import typed_name
+
+    table = f"staging.{import_kind.name}"
+    key = ", ".join(import_kind.natural_key)
+    values = ", ".join(typed_name(c.name, c.type) for c in import_kind.columns)
+    joined = " and ".join(f"r.{c} = v.{c}" for c in import_kind.natural_key)
+    return f"""
+        with valid as (
+            select file_id, source_row, received_date, {key}, hash({values}) as row_hash
+            from {table}
+            where reject_reason is null
+        ),
+        repeated_keys as (
+            select {key} from valid group by {key} having count(*) > 1
+        ),
+        ranked as (
+            select
+                v.file_id,
+                v.source_row,
+                row_number() over natural_key as key_rank,
+                v.row_hash = first_value(v.row_hash) over natural_key as same_as_kept
+            from valid as v
+            semi join repeated_keys as r on {joined}
+            window natural_key as (
+                partition by {", ".join(f"v.{c}" for c in import_kind.natural_key)}
+                order by v.received_date, v.file_id, v.source_row
+            )
+        )
+        select
+            file_id,
+            source_row,
+            case when same_as_kept then 'duplicate_row' else 'conflicting_duplicate' end as reason
+        from ranked
+        where key_rank > 1
+        """
+
+
+def duplicates_marked(con, kind_name: str) -> None:
+    """Set ``reject_reason`` of ``staging.<kind>``'s natural-key duplicates (``duplicates_sql``)."""
+    con.execute(
+        f"""
+        update staging.{kind_name} as t set reject_reason = d.reason
+        from ({duplicates_sql(KINDS[kind_name])}) as d
+        where t.file_id = d.file_id and t.source_row = d.source_row
+        """
+    )
+
+
 def staged_and_quarantined(con, kind_name: str) -> tuple[int, int]:
-    """Run ``staging/<kind>.sql`` and split it into ``staging.<kind>`` and
-    ``quarantine.<kind>``; return (staged, quarantined) row counts."""
+    """Run ``staging/<kind>.sql``, mark its natural-key duplicates, and split it into
+    ``staging.<kind>`` and ``quarantine.<kind>``; return (staged, quarantined) row counts."""
     con.execute("create schema if not exists staging")
     con.execute("create schema if not exists quarantine")
     # The typed rows are written once, as staging.<kind> itself: the rejected rows (few) are
     # copied to the quarantine, then deleted, and the reason column dropped (no table copy).
     table = f"staging.{kind_name}"
     con.execute(f"create or replace table {table} as {sql_text('staging', kind_name)}")
+    duplicates_marked(con, kind_name)
     con.execute(
         f"""
         create or replace table quarantine.{kind_name} as

@@ -9,6 +9,8 @@
 -- Natural key (event_ref): among otherwise valid rows the earliest (received_date, file_id,
 -- source_row) is kept; a later row is a duplicate_row when all its typed canonical values equal
 -- the kept row's, else a conflicting_duplicate.
+-- This select leaves those two reasons out: the build marks them on the written table
+-- (pipelines/warehouse.py, duplicates_marked), so the typed rows are computed once.
 -- Defaults when empty: status = 'start'.
 
 with
@@ -85,46 +87,6 @@ checked as (
         on kc.creditor_ref = t.creditor_ref and kc.case_ref = t.case_ref
 ),
 
-hashed as (
-    select
-        *,
-        hash(
-            event_ref,
-            creditor_ref,
-            case_ref,
-            event_date,
-            event_type,
-            status
-        ) as row_hash
-    from checked
-),
-
--- natural keys held by more than one valid row (usually none)
-repeated_keys as (
-    select event_ref
-    from hashed
-    where failed_check is null
-    group by event_ref
-    having count(*) > 1
-),
-
--- their rows in knowledge-time order: the first is kept
-repeated as (
-    select
-        h.file_id,
-        h.source_row,
-        row_number() over natural_key as key_rank,
-        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
-    from hashed as h
-    semi join repeated_keys as r
-        on r.event_ref = h.event_ref
-    where h.failed_check is null
-    window natural_key as (
-        partition by h.event_ref
-        order by h.received_date, h.file_id, h.source_row
-    )
-),
-
 final as (
     select
         file_id,
@@ -137,13 +99,8 @@ final as (
         event_date,
         event_type,
         status,
-        case
-            when failed_check is not null then failed_check
-            when key_rank > 1 and same_as_kept then 'duplicate_row'
-            when key_rank > 1 then 'conflicting_duplicate'
-        end as reject_reason
-    from hashed
-    left join repeated using (file_id, source_row)
+        failed_check as reject_reason
+    from checked
 )
 
 select * from final

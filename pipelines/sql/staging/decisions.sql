@@ -10,6 +10,8 @@
 -- Natural key (creditor_ref, case_ref, iso_week): among otherwise valid rows the earliest
 -- (received_date, file_id, source_row) is kept; a later row is a duplicate_row when all its typed
 -- canonical values equal the kept row's, else a conflicting_duplicate.
+-- This select leaves those two reasons out: the build marks them on the written table
+-- (pipelines/warehouse.py, duplicates_marked), so the typed rows are computed once.
 -- Timestamps are UTC; date_after_received compares the timestamp's calendar date in the
 -- file's time zone (Europe/Paris by default) with the received date (as one UTC bound
 -- per file, received_date_end_utc).
@@ -125,50 +127,6 @@ checked as (
         on kc.creditor_ref = t.creditor_ref and kc.case_ref = t.case_ref
 ),
 
-hashed as (
-    select
-        *,
-        hash(
-            creditor_ref,
-            case_ref,
-            iso_week,
-            action,
-            propensity,
-            policy_id,
-            is_exploration,
-            decided_at
-        ) as row_hash
-    from checked
-),
-
--- natural keys held by more than one valid row (usually none)
-repeated_keys as (
-    select creditor_ref, case_ref, iso_week
-    from hashed
-    where failed_check is null
-    group by creditor_ref, case_ref, iso_week
-    having count(*) > 1
-),
-
--- their rows in knowledge-time order: the first is kept
-repeated as (
-    select
-        h.file_id,
-        h.source_row,
-        row_number() over natural_key as key_rank,
-        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
-    from hashed as h
-    semi join repeated_keys as r
-        on r.creditor_ref = h.creditor_ref
-        and r.case_ref = h.case_ref
-        and r.iso_week = h.iso_week
-    where h.failed_check is null
-    window natural_key as (
-        partition by h.creditor_ref, h.case_ref, h.iso_week
-        order by h.received_date, h.file_id, h.source_row
-    )
-),
-
 final as (
     select
         file_id,
@@ -183,13 +141,8 @@ final as (
         policy_id,
         is_exploration,
         decided_at,
-        case
-            when failed_check is not null then failed_check
-            when key_rank > 1 and same_as_kept then 'duplicate_row'
-            when key_rank > 1 then 'conflicting_duplicate'
-        end as reject_reason
-    from hashed
-    left join repeated using (file_id, source_row)
+        failed_check as reject_reason
+    from checked
 )
 
 select * from final

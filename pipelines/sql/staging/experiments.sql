@@ -9,6 +9,8 @@
 -- Natural key (experiment_ref, unit_ref): among otherwise valid rows the earliest (received_date,
 -- file_id, source_row) is kept; a later row is a duplicate_row when all its typed canonical values
 -- equal the kept row's, else a conflicting_duplicate.
+-- This select leaves those two reasons out: the build marks them on the written table
+-- (pipelines/warehouse.py, duplicates_marked), so the typed rows are computed once.
 -- Money: <column>_cents (bigint) with one currency (the row's currency column, else the
 -- file's, else build.default_currency), which must be three letters.
 -- No case: experiments name units, not cases (no unknown_case check). propensity must lie
@@ -94,49 +96,6 @@ checked as (
     from typed as t
 ),
 
-hashed as (
-    select
-        *,
-        hash(
-            experiment_ref,
-            unit_ref,
-            arm,
-            propensity,
-            outcome,
-            amount_cents,
-            currency,
-            observed_date
-        ) as row_hash
-    from checked
-),
-
--- natural keys held by more than one valid row (usually none)
-repeated_keys as (
-    select experiment_ref, unit_ref
-    from hashed
-    where failed_check is null
-    group by experiment_ref, unit_ref
-    having count(*) > 1
-),
-
--- their rows in knowledge-time order: the first is kept
-repeated as (
-    select
-        h.file_id,
-        h.source_row,
-        row_number() over natural_key as key_rank,
-        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
-    from hashed as h
-    semi join repeated_keys as r
-        on r.experiment_ref = h.experiment_ref
-        and r.unit_ref = h.unit_ref
-    where h.failed_check is null
-    window natural_key as (
-        partition by h.experiment_ref, h.unit_ref
-        order by h.received_date, h.file_id, h.source_row
-    )
-),
-
 final as (
     select
         file_id,
@@ -152,13 +111,8 @@ final as (
         currency,
         observed_date,
         features,
-        case
-            when failed_check is not null then failed_check
-            when key_rank > 1 and same_as_kept then 'duplicate_row'
-            when key_rank > 1 then 'conflicting_duplicate'
-        end as reject_reason
-    from hashed
-    left join repeated using (file_id, source_row)
+        failed_check as reject_reason
+    from checked
 )
 
 select * from final

@@ -10,6 +10,8 @@
 -- Natural key (reported_by, creditor_ref, payment_ref): among otherwise valid rows the earliest
 -- (received_date, file_id, source_row) is kept; a later row is a duplicate_row when all its typed
 -- canonical values equal the kept row's, else a conflicting_duplicate.
+-- This select leaves those two reasons out: the build marks them on the written table
+-- (pipelines/warehouse.py, duplicates_marked), so the typed rows are computed once.
 -- Timestamps are UTC; date_after_received compares the timestamp's calendar date in the
 -- file's time zone (Europe/Paris by default) with the received date (as one UTC bound
 -- per file, received_date_end_utc).
@@ -163,51 +165,6 @@ payment_checked as (
         and o.payment_ref = c.reverses_ref
 ),
 
-hashed as (
-    select
-        *,
-        hash(
-            reported_by,
-            payment_ref,
-            creditor_ref,
-            case_ref,
-            paid_at,
-            amount_cents,
-            currency,
-            method,
-            reverses_ref
-        ) as row_hash
-    from payment_checked
-),
-
--- natural keys held by more than one valid row (usually none)
-repeated_keys as (
-    select reported_by, creditor_ref, payment_ref
-    from hashed
-    where failed_check is null
-    group by reported_by, creditor_ref, payment_ref
-    having count(*) > 1
-),
-
--- their rows in knowledge-time order: the first is kept
-repeated as (
-    select
-        h.file_id,
-        h.source_row,
-        row_number() over natural_key as key_rank,
-        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
-    from hashed as h
-    semi join repeated_keys as r
-        on r.reported_by = h.reported_by
-        and r.creditor_ref = h.creditor_ref
-        and r.payment_ref = h.payment_ref
-    where h.failed_check is null
-    window natural_key as (
-        partition by h.reported_by, h.creditor_ref, h.payment_ref
-        order by h.received_date, h.file_id, h.source_row
-    )
-),
-
 final as (
     select
         file_id,
@@ -224,13 +181,8 @@ final as (
         method,
         reverses_ref,
         is_reversal,
-        case
-            when failed_check is not null then failed_check
-            when key_rank > 1 and same_as_kept then 'duplicate_row'
-            when key_rank > 1 then 'conflicting_duplicate'
-        end as reject_reason
-    from hashed
-    left join repeated using (file_id, source_row)
+        failed_check as reject_reason
+    from payment_checked
 )
 
 select * from final

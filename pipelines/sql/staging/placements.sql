@@ -10,6 +10,8 @@
 -- Natural key (creditor_ref, case_ref, invoice_ref): among otherwise valid rows the earliest
 -- (received_date, file_id, source_row) is kept; a later row is a duplicate_row when all its typed
 -- canonical values equal the kept row's, else a conflicting_duplicate.
+-- This select leaves those two reasons out: the build marks them on the written table
+-- (pipelines/warehouse.py, duplicates_marked), so the typed rows are computed once.
 -- Defaults when empty: country = 'FR'.
 -- Money: <column>_cents (bigint) with one currency (the row's currency column, else the
 -- file's, else build.default_currency), which must be three letters.
@@ -152,65 +154,6 @@ checked as (
     from typed as t
 ),
 
-hashed as (
-    select
-        *,
-        hash(
-            creditor_ref,
-            case_ref,
-            invoice_ref,
-            creditor_name,
-            creditor_sector,
-            debtor_ref,
-            debtor_key,
-            debtor_type,
-            debtor_name,
-            placed_date,
-            invoice_date,
-            due_date,
-            amount_cents,
-            currency,
-            title_date,
-            arrears_status,
-            phone,
-            phone_2,
-            email,
-            address_line,
-            postcode,
-            city,
-            country
-        ) as row_hash
-    from checked
-),
-
--- natural keys held by more than one valid row (usually none)
-repeated_keys as (
-    select creditor_ref, case_ref, invoice_ref
-    from hashed
-    where failed_check is null
-    group by creditor_ref, case_ref, invoice_ref
-    having count(*) > 1
-),
-
--- their rows in knowledge-time order: the first is kept
-repeated as (
-    select
-        h.file_id,
-        h.source_row,
-        row_number() over natural_key as key_rank,
-        h.row_hash = first_value(h.row_hash) over natural_key as same_as_kept
-    from hashed as h
-    semi join repeated_keys as r
-        on r.creditor_ref = h.creditor_ref
-        and r.case_ref = h.case_ref
-        and r.invoice_ref = h.invoice_ref
-    where h.failed_check is null
-    window natural_key as (
-        partition by h.creditor_ref, h.case_ref, h.invoice_ref
-        order by h.received_date, h.file_id, h.source_row
-    )
-),
-
 final as (
     select
         file_id,
@@ -240,13 +183,8 @@ final as (
         postcode,
         city,
         country,
-        case
-            when failed_check is not null then failed_check
-            when key_rank > 1 and same_as_kept then 'duplicate_row'
-            when key_rank > 1 then 'conflicting_duplicate'
-        end as reject_reason
-    from hashed
-    left join repeated using (file_id, source_row)
+        failed_check as reject_reason
+    from checked
 )
 
 select * from final
