@@ -705,7 +705,7 @@ def _channel_outcomes_scan(
     sql = f"""
     with scope as ({scope}),
     d as (
-        select dd.decision_id, dd.case_id, dd.action, dd.week_start_date, dd.propensity,
+        select dd.case_id, dd.action, dd.week_start_date, dd.propensity,
                dd.is_exploration, {column} as segment
         from core.decisions as dd join scope as s using (case_id)
     ),

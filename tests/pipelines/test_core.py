@@ -521,6 +521,58 @@ def test_decision_week_start(build, iso_week, monday):
     ]
 
 
+def test_decision_id_is_computed_when_read_and_never_stored(build):
+    con = build(
+        {
+            "placements": [placement()],
+            "decisions": [
+                {
+                    "creditor_ref": "C1",
+                    "case_ref": "K1",
+                    "iso_week": "2026-W47",
+                    "action": "wait",
+                    "propensity": 0.9,
+                    "policy_id": "ladder",
+                    "is_exploration": False,
+                    "received_date": "2026-12-01",
+                }
+            ],
+        }
+    )
+    assert rows_as_dicts(con, "select decision_id from core.decisions") == [
+        {"decision_id": md5("C1|K1|2026-W47")}
+    ]
+    generated = rows_as_dicts(
+        con,
+        "select column_name, column_default is not null as generated "
+        "from information_schema.columns "
+        "where table_schema = 'core' and table_name = 'decisions' order by ordinal_position",
+    )
+    assert generated[0] == {"column_name": "decision_id", "generated": True}
+    assert not any(c["generated"] for c in generated[1:])
+
+
+def test_per_fact_ids_are_stored_plain_and_low_cardinality_ids_compressed(build):
+    con = build(
+        {
+            "placements": [placement()],
+            "actions": [
+                action(f"A{i}", f"2026-11-{10 + i % 5:02d}T09:00:00", "sms") for i in range(50)
+            ],
+        }
+    )
+    con.execute("checkpoint")
+    compression = dict(
+        con.execute(
+            "select column_name, string_agg(distinct compression, ',') "
+            "from pragma_storage_info('core.actions') "
+            "where segment_type = 'VARCHAR' group by column_name"
+        ).fetchall()
+    )
+    assert {compression[c] for c in ("action_id", "case_id", "debtor_id")} == {"Uncompressed"}
+    assert compression["creditor_id"] != "Uncompressed"
+
+
 # -- promises and plans -------------------------------------------------------------------------
 
 

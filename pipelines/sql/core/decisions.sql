@@ -1,5 +1,7 @@
 -- core.decisions — grain: one row per case × ISO week (the decision unit, DESIGN §5).
--- key: decision_id = md5(creditor_ref || '|' || case_ref || '|' || iso_week).
+-- key: decision_id = md5(creditor_ref || '|' || case_ref || '|' || iso_week), a virtual column
+-- the build declares first (pipelines/warehouse.py, VIRTUAL_COLUMNS): computed when read, never
+-- stored, so this select leaves it out.
 --
 -- week_start_date: the Monday of iso_week ('YYYY-Www'). propensity is the probability with which
 -- the logging policy chose the (final) action; is_exploration as logged.
@@ -25,7 +27,6 @@ weeks as (
 
 final as (
     select
-        md5(w.creditor_ref || '|' || w.case_ref || '|' || w.iso_week) as decision_id,
         coalesce(c.case_id, md5(w.creditor_ref || '|' || w.case_ref)) as case_id,
         c.debtor_id,
         c.creditor_id,

@@ -13,12 +13,13 @@
 -- any horizon up to 92 days is answered from this table.
 --   decisions: decisions counted; ips_decisions: those with propensity > 0; ips_weight:
 --   Σ 1 / propensity over them (self-normalised IPS).
+-- A decision is one case × week: firsts group by (case_id, week_start_date), not by decision_id
+-- (a virtual column of core.decisions, computed when read).
 
 with
 
 decisions as (
     select
-        decision_id,
         case_id,
         action,
         is_exploration,
@@ -45,7 +46,7 @@ complaints as (
 
 firsts as (
     select
-        d.decision_id,
+        d.week_start_date,
         d.case_id,
         d.action,
         d.is_exploration,
@@ -61,7 +62,7 @@ firsts as (
     group by all
     union all
     select
-        d.decision_id,
+        d.week_start_date,
         d.case_id,
         d.action,
         d.is_exploration,
