@@ -273,12 +273,17 @@ def quarantine_view_sql() -> str:
     return "create or replace view quarantine.rows as\n" + "\nunion all\n".join(parts)
 
 
-# How the large core and mart tables store our ids. An id is the md5 hex of a natural key:
-# random text that DuckDB's dictionary + FSST compression shrinks only about 2x but that took
-# most of a wide table's write (core.actions at 1,000,000 cases: 22.0 s compressed, 15.0 s plain,
-# for 1.0 GB against 1.6 GB). The ids with one value per case, debtor or fact are stored plain;
-# a low-cardinality id (creditor_id) keeps the dictionary.
-PLAIN_COLUMNS: tuple[str, ...] = ("case_id", "debtor_id", "action_id")
+# How the largest core tables store our ids. An id is the md5 hex of a natural key: random text
+# that DuckDB's dictionary + FSST compression shrinks only about 2x but that took most of these
+# tables' writes (at 1,000,000 cases, compressed → plain: core.actions 22.0 → 15.0 s for 1.0 →
+# 1.6 GB; core.case_events 15.1 → 8.6 s for 0.75 → 1.25 GB; core.decisions' two ids 9 s for
+# +0.45 GB). Elsewhere the ids stay compressed: a table ordered by debtor (marts.contact_pressure)
+# compresses them 5x at no cost, and the small tables gain nothing.
+PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "core.actions": ("action_id", "case_id", "debtor_id"),
+    "core.case_events": ("case_id", "debtor_id"),
+    "core.decisions": ("case_id", "debtor_id"),
+}
 
 # Keys computed when read rather than stored: ``{table: {column: expression}}``, placed first.
 # core.decisions' key is read by almost nothing (every mart groups by case and week), and
@@ -291,12 +296,13 @@ VIRTUAL_COLUMNS: dict[str, dict[str, str]] = {
 def table_ddl(table: str, columns: list[tuple[str, str]]) -> str:
     """``create or replace table`` for ``columns`` (name, DuckDB type) with the storage choices
     above: ``VIRTUAL_COLUMNS`` first, then the columns, ``PLAIN_COLUMNS`` uncompressed."""
+    plain = PLAIN_COLUMNS.get(table, ())
     virtual = [
         f"{name} varchar generated always as ({expression}) virtual"
         for name, expression in VIRTUAL_COLUMNS.get(table, {}).items()
     ]
     stored = [
-        f'"{name}" {type_}' + (" using compression uncompressed" if name in PLAIN_COLUMNS else "")
+        f'"{name}" {type_}' + (" using compression uncompressed" if name in plain else "")
         for name, type_ in columns
     ]
     return f"create or replace table {table} (\n  " + ",\n  ".join(virtual + stored) + "\n)"
@@ -305,13 +311,13 @@ def table_ddl(table: str, columns: list[tuple[str, str]]) -> str:
 def materialised(con, layer: str, name: str) -> int:
     """Create ``<layer>.<name>`` from its SQL file; return its row count.
 
-    A table with a ``PLAIN_COLUMNS`` or ``VIRTUAL_COLUMNS`` column is declared first (from the
-    select's own column types) and then filled; any other is ``create table … as``.
+    A table of ``PLAIN_COLUMNS`` or ``VIRTUAL_COLUMNS`` is declared first (from the select's own
+    column types) and then filled; any other is ``create table … as``.
     """
     table, select = f"{layer}.{name}", sql_text(layer, name)
     con.execute(f"create schema if not exists {layer}")
-    columns = [(r[0], r[1]) for r in con.execute(f"describe {select}").fetchall()]
-    if table in VIRTUAL_COLUMNS or any(c in PLAIN_COLUMNS for c, _ in columns):
+    if table in VIRTUAL_COLUMNS or table in PLAIN_COLUMNS:
+        columns = [(r[0], r[1]) for r in con.execute(f"describe {select}").fetchall()]
         con.execute(table_ddl(table, columns))
         names = ", ".join(f'"{c}"' for c, _ in columns)
         con.execute(f"insert into {table} ({names}) {select}")

@@ -639,7 +639,7 @@ def test_the_90_day_alert_and_the_time_bar(con, due, alert, barred):
 
 def breaches_of(con) -> pl.DataFrame:
     installed(con)
-    for name in ("compliance_breaches", "compliance_tiles"):
+    for name in ("contact_pressure", "compliance_breaches", "compliance_tiles"):
         warehouse.materialised(con, "marts", name)
     return con.sql("select tile, rule, ref from marts.compliance_breaches order by ref").pl()
 

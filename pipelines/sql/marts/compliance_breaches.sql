@@ -56,40 +56,15 @@ attempts_local as (
     from attempts
 ),
 
-daily as (
-    select
-        debtor_id,
-        contact_date,
-        count(*) as attempts,
-        count(*) filter (where channel = 'call') as calls
-    from attempts_local
-    group by debtor_id, contact_date
-),
-
-previous_6_days as (
-    select
-        debtor_id,
-        contact_date,
-        calls,
-        attempts,
-        coalesce(
-            sum(attempts) over (
-                partition by debtor_id
-                order by contact_date
-                range between interval 6 days preceding and interval 1 day preceding
-            ),
-            0
-        ) as attempts_before
-    from daily
-),
-
--- only the days that can breach a cap are ranked (the rest cannot: a few rows at most)
+-- only the days that can breach a cap are ranked (the rest cannot: a few rows at most), found in
+-- marts.contact_pressure (the same attempts per debtor and local day): the attempts of the 6 days
+-- before a day are its rolling 7 days' attempts minus its own
 capped_days as (
-    select debtor_id, contact_date, attempts_before
-    from previous_6_days
+    select debtor_id, contact_date, attempts_7d - attempts as attempts_before
+    from marts.contact_pressure
     where
-        calls > (select max_calls_per_day from figures)
-        or attempts_before + attempts > (select max_outbound_per_7_days from figures)
+        call_attempts > (select max_calls_per_day from figures)
+        or attempts_7d > (select max_outbound_per_7_days from figures)
 ),
 
 ranked_in_day as (
