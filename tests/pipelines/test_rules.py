@@ -683,6 +683,7 @@ def test_a_call_in_the_quiet_period_is_a_cap_breach(con):
     attempt(con, "a0", "c1", "d1", datetime(2026, 10, 5, 9), channel="call", outcome="right_party")
     attempt(con, "a1", "c1", "d1", datetime(2026, 10, 8, 9), channel="call")
     assert breaches_of(con).rows() == [("contact_cap", "quiet_period", "A1")]
+    assert _shown(con) == [("c1", "d1", date(2026, 10, 8), "call at 11:00 local")]
 
 
 def test_contacts_on_an_excluded_case_and_a_time_barred_case_are_listed(con):
@@ -690,7 +691,16 @@ def test_contacts_on_an_excluded_case_and_a_time_barred_case_are_listed(con):
     attempt(con, "a0", "c1", "d1", datetime(2026, 11, 3, 9))  # same week: decided before it
     attempt(con, "a1", "c1", "d1", datetime(2026, 11, 10, 9))  # next week: excluded
     assert breaches_of(con).rows() == [("excluded_contact", "open_dispute", "A1")]
+    assert _shown(con) == [("c1", "d1", date(2026, 11, 10), "sms while open_dispute")]
     con.execute("delete from core.disputes; delete from core.actions")
     _time_barred(con)  # deadline 2026-05-01
     attempt(con, "a2", "c1", "d1", datetime(2026, 6, 10, 9))
     assert breaches_of(con).rows() == [("time_barred_worked", "limitation_passed", "A2")]
+    assert _shown(con) == [("c1", "d1", date(2026, 6, 10), "sms after deadline 2026-05-01")]
+
+
+def _shown(con) -> list[tuple]:
+    """What the breach rows show besides tile, rule and ref (ids, day, detail)."""
+    return con.sql(
+        "select case_id, debtor_id, event_date, detail from marts.compliance_breaches order by ref"
+    ).fetchall()

@@ -67,9 +67,18 @@ capped_days as (
         or attempts_7d > (select max_outbound_per_7_days from figures)
 ),
 
+-- the attempts of those days, with what the breach rows show (no later scan of every attempt)
 ranked_in_day as (
     select
         a.action_id,
+        a.action_ref,
+        a.case_id,
+        a.debtor_id,
+        a.creditor_ref,
+        a.case_ref,
+        a.channel,
+        a.contact_date,
+        a.local_at,
         d.attempts_before,
         row_number() over (
             partition by a.debtor_id, a.contact_date order by a.action_at, a.action_id
@@ -101,6 +110,14 @@ callbacks as (
 calls_after_conversation as (
     select
         c.action_id,
+        c.action_ref,
+        c.case_id,
+        c.debtor_id,
+        c.creditor_ref,
+        c.case_ref,
+        c.channel,
+        c.contact_date,
+        c.local_at,
         max(v.conversation_date) as conversation_date
     from attempts_local as c
     inner join conversations as v
@@ -109,31 +126,38 @@ calls_after_conversation as (
             and v.conversation_date < c.contact_date
             and c.contact_date <= v.conversation_date + (select quiet_days_after_conversation from figures)
     where c.channel = 'call'
-    group by c.action_id
+    group by all
 ),
 
 quiet_breaches as (
-    select q.action_id
+    select q.* exclude (conversation_date)
     from calls_after_conversation as q
-    inner join attempts_local as c using (action_id)
     where not exists (
         select 1
         from callbacks as b
         where
-            b.debtor_id = c.debtor_id
+            b.debtor_id = q.debtor_id
             and b.callback_date >= q.conversation_date
-            and b.callback_date <= c.contact_date
+            and b.callback_date <= q.contact_date
     )
+),
+
+cap_candidates as (
+    select action_id, action_ref, case_id, debtor_id, creditor_ref, case_ref, channel,
+           contact_date, local_at
+    from ranked_in_day
+    union
+    select * from quiet_breaches
 ),
 
 cap_rules as (
     select
-        a.*,
+        c.*,
         list_filter(
             [
                 case
                     when
-                        a.channel = 'call'
+                        c.channel = 'call'
                         and ranked.nth_same_kind_in_day > (select max_calls_per_day from figures)
                         then 'calls_per_day'
                 end,
@@ -147,10 +171,9 @@ cap_rules as (
             ],
             lambda r: r is not null
         ) as rules
-    from attempts_local as a
+    from cap_candidates as c
     left join ranked_in_day as ranked using (action_id)
     left join quiet_breaches as q using (action_id)
-    where ranked.action_id is not null or q.action_id is not null
 ),
 
 contact_cap as (
@@ -242,9 +265,18 @@ exclusion_periods as (
 excluded_attempts as (
     select
         action_id,
+        action_ref,
+        case_id,
+        debtor_id,
+        creditor_ref,
+        case_ref,
+        channel,
+        contact_date,
         string_agg(distinct reason, ',' order by reason) as reasons
     from (
-        select a.action_id, e.reason
+        select
+            a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
+            a.channel, a.contact_date, e.reason
         from attempts_local as a
         inner join exclusion_periods as e
             on
@@ -252,7 +284,9 @@ excluded_attempts as (
                 and e.from_date < a.week_start_date
                 and (e.until_date is null or a.action_date < e.until_date)
         union all
-        select a.action_id, e.reason
+        select
+            a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
+            a.channel, a.contact_date, e.reason
         from attempts_local as a
         inner join exclusion_periods as e
             on
@@ -261,22 +295,21 @@ excluded_attempts as (
                 and e.from_date < a.week_start_date
                 and (e.until_date is null or a.action_date < e.until_date)
     )
-    group by action_id
+    group by all
 ),
 
 excluded_contact as (
     select
         'excluded_contact' as tile,
         x.reasons as rule,
-        a.case_id,
-        a.debtor_id,
-        a.creditor_ref,
-        a.case_ref,
-        a.action_ref as ref,
-        a.contact_date as event_date,
-        a.channel || ' while ' || replace(x.reasons, ',', ', ') as detail
-    from attempts_local as a
-    inner join excluded_attempts as x using (action_id)
+        x.case_id,
+        x.debtor_id,
+        x.creditor_ref,
+        x.case_ref,
+        x.action_ref as ref,
+        x.contact_date as event_date,
+        x.channel || ' while ' || replace(x.reasons, ',', ', ') as detail
+    from excluded_attempts as x
 ),
 
 late_remittance as (
@@ -343,7 +376,9 @@ earliest_deadlines as (
 ),
 
 barred_candidates as (
-    select a.action_id, a.case_id, a.action_date
+    select
+        a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref, a.channel,
+        a.action_date
     from attempts_local as a
     inner join earliest_deadlines as e using (case_id)
     where a.action_date >= e.earliest_deadline
@@ -351,9 +386,7 @@ barred_candidates as (
 
 attempt_acknowledgements as (
     select
-        a.action_id,
-        a.case_id,
-        a.action_date,
+        a.*,
         k.acknowledged_date as last_acknowledged_date
     from barred_candidates as a
     asof left join acknowledgements as k
@@ -363,29 +396,35 @@ attempt_acknowledgements as (
 attempt_deadlines as (
     select
         a.action_id,
+        a.action_ref,
+        a.case_id,
+        a.debtor_id,
+        a.creditor_ref,
+        a.case_ref,
+        a.channel,
+        a.action_date,
         max(
             greatest(i.base_date, a.last_acknowledged_date)
             + to_years(cast(i.years as integer))
         ) as deadline_date
     from attempt_acknowledgements as a
     inner join case_invoices as i on i.case_id = a.case_id and i.placed_date <= a.action_date
-    group by a.action_id
+    group by all
 ),
 
 time_barred_worked as (
     select
         'time_barred_worked' as tile,
         'limitation_passed' as rule,
-        a.case_id,
-        a.debtor_id,
-        a.creditor_ref,
-        a.case_ref,
-        a.action_ref as ref,
-        a.action_date as event_date,
-        a.channel || ' after deadline ' || strftime(t.deadline_date, '%Y-%m-%d') as detail
-    from attempts_local as a
-    inner join attempt_deadlines as t using (action_id)
-    where t.deadline_date <= a.action_date
+        t.case_id,
+        t.debtor_id,
+        t.creditor_ref,
+        t.case_ref,
+        t.action_ref as ref,
+        t.action_date as event_date,
+        t.channel || ' after deadline ' || strftime(t.deadline_date, '%Y-%m-%d') as detail
+    from attempt_deadlines as t
+    where t.deadline_date <= t.action_date
 ),
 
 final as (
