@@ -288,8 +288,10 @@ def feature_matrix(frame: pl.DataFrame, features: Sequence[str]) -> np.ndarray:
 
 
 def model_frame_at(con, as_of: date) -> pl.DataFrame:
-    """The model frame of every scorable case at ``as_of`` (one point-in-time query)."""
-    return model_frame(scorable(snapshots(con, as_of)))
+    """The model frame of every scorable case at ``as_of`` (one point-in-time query), in
+    ``case_id`` order: what is fitted on it (cross-validated calibration folds are taken in row
+    order) then depends on the data alone, not on how a build happened to store its rows."""
+    return model_frame(scorable(snapshots(con, as_of))).sort("case_id")
 
 
 # -- labels and the training frame -----------------------------------------------------------
@@ -322,7 +324,7 @@ def labelled(frame: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(
         pl.col("paid").fill_null(False).cast(pl.Int8),
         pl.col("label_cents").fill_null(0).cast(pl.Int64),
-    )
+    ).sort("case_id", "as_of")
 
 
 def data_end_date(con) -> date | None:

@@ -153,6 +153,10 @@ def test_snapshot_frame_of_the_small_home(small_home_master):
     assert frame.height > 300 and frame["case_id"].is_unique().all()
     assert frame["balance_cents"].min() > 0
     assert 0 < labels["paid"].mean() <= 1
+    # rows in the data's order (case_id), whatever order the build stored them in: calibration
+    # folds are taken in row order
+    assert frame["case_id"].to_list() == sorted(frame["case_id"].to_list())
+    assert F.labelled(frame.reverse(), labels).equals(F.labelled(frame, labels))
 
 
 @pytest.mark.slow
