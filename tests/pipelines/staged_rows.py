@@ -201,6 +201,22 @@ def action(action_ref: str, action_at: str, channel: str, case_ref: str = "K1", 
     return row
 
 
+def decision(iso_week: str, action: str = "wait", case_ref: str = "K1", **columns: Any):
+    """A logged weekly decision of the ladder (override ``propensity``, ``received_date``…)."""
+    row: dict[str, Any] = {
+        "creditor_ref": "C1",
+        "case_ref": case_ref,
+        "iso_week": iso_week,
+        "action": action,
+        "propensity": 0.9,
+        "policy_id": "ladder",
+        "is_exploration": False,
+        "received_date": "2026-12-01",
+    }
+    row.update(columns)
+    return row
+
+
 def rows_as_dicts(con, sql: str, *params: Any) -> list[dict[str, Any]]:
     """The result of ``sql`` as a list of dicts (through polars)."""
     relation = con.sql(sql, params=list(params)) if params else con.sql(sql)

@@ -13,6 +13,7 @@ from pipelines.warehouse import CORE_STEPS, connect
 from tests.pipelines.staged_rows import (
     action,
     built,
+    decision,
     payment,
     placement,
     rows_as_dicts,
@@ -502,18 +503,7 @@ def test_decision_week_start(build, iso_week, monday):
     con = build(
         {
             "placements": [placement()],
-            "decisions": [
-                {
-                    "creditor_ref": "C1",
-                    "case_ref": "K1",
-                    "iso_week": iso_week,
-                    "action": "wait",
-                    "propensity": 0.9,
-                    "policy_id": "ladder",
-                    "is_exploration": False,
-                    "received_date": "2026-12-01",
-                }
-            ],
+            "decisions": [decision(iso_week)],
         }
     )
     assert rows_as_dicts(con, "select week_start_date from core.decisions") == [
@@ -525,18 +515,7 @@ def test_decision_id_is_computed_when_read_and_never_stored(build):
     con = build(
         {
             "placements": [placement()],
-            "decisions": [
-                {
-                    "creditor_ref": "C1",
-                    "case_ref": "K1",
-                    "iso_week": "2026-W47",
-                    "action": "wait",
-                    "propensity": 0.9,
-                    "policy_id": "ladder",
-                    "is_exploration": False,
-                    "received_date": "2026-12-01",
-                }
-            ],
+            "decisions": [decision("2026-W47")],
         }
     )
     assert rows_as_dicts(con, "select decision_id from core.decisions") == [
