@@ -32,6 +32,8 @@ MOJIBAKE = re.compile(
     "Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2018-\u203a]|â‚¬|Â[\u00a0-\u00bf]"
 )
 UTF8_NAMES = {"utf-8", "utf-8-sig"}
+# An encoding is ASCII-compatible when it writes these as ASCII (UTF-16 does not).
+PLAIN = "\n\r\t ,;|\"'0123456789.-+:/azAZ"
 
 
 class IngestError(ValueError):
@@ -105,6 +107,8 @@ def checked_file(
         errors="strict"
     )
     utf8_probe = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    plain_bytes = codecs.lookup(encoding).encode(PLAIN)[0]
+    ascii_compatible = encoding in UTF8_NAMES or plain_bytes == PLAIN.encode("ascii")
     utf8_ok, saw_high = True, False
     out = None
     utf8_path = None
@@ -117,11 +121,25 @@ def checked_file(
         with open(path, "rb") as handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
+                # An ASCII chunk after a complete character is the same text in any
+                # ASCII-compatible encoding and cannot hold mojibake: it is not decoded (most of
+                # a file, and half of the checks' time).
+                if ascii_compatible and chunk.isascii() and not decoder.getstate()[0]:
+                    if out is not None:
+                        out.write(chunk.decode("ascii"))
+                    if len(head_text) < 65536:
+                        head_text += chunk[:65536].decode("ascii")
+                    if utf8_probe.getstate()[0]:
+                        utf8_ok = False  # a character cut short by plain ASCII
+                    size += len(chunk)
+                    continue
+                pending = decoder.getstate()[0]  # a character the last chunk cut short
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    line = _lines_before(path, size) + _line_of(chunk, exc.start)
-                    byte = chunk[exc.start] if exc.start < len(chunk) else 0
+                    data = pending + chunk  # what the decoder read, from size - len(pending)
+                    line = _lines_before(path, size - len(pending)) + _line_of(data, exc.start)
+                    byte = data[exc.start] if exc.start < len(data) else 0
                     if encoding in UTF8_NAMES:
                         fix = 'it looks like a Windows export: set encoding = "cp1252"'
                     else:

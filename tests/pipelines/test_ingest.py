@@ -84,6 +84,45 @@ def test_cp1252_file_renamed_mapped_and_lineaged(home, settings):
     assert report.files[0].sha256 and report.raw_rows == 2
 
 
+@pytest.mark.parametrize("chunk", [3, 8, 1 << 20])
+@pytest.mark.parametrize(
+    ("encoding", "problem"),
+    [
+        ("cp1252", None),
+        ("utf-8", None),
+        ("utf-16", None),  # not ASCII-compatible: every chunk is decoded
+        ("latin-1", "is UTF-8 but"),  # the file is written in UTF-8
+    ],
+)
+def test_checks_read_in_chunks_see_the_same_text(
+    home, settings, monkeypatch, chunk, encoding, problem
+):
+    """Whole-file checks read in chunks, and an ASCII chunk is not decoded: a character split
+    between chunks, the transcoded copy and a UTF-8 file declared otherwise come out the same
+    at any chunk size."""
+    monkeypatch.setattr(ingest, "CHUNK", chunk)
+    text = FR_HEADER + FR_ROWS
+    body = text.encode("utf-8" if problem else encoding)
+    mapping = FR_PLACEMENTS.replace(
+        "\n\n[[files]]", f'\n\n[defaults]\nencoding = "{encoding}"\n\n[[files]]', 1
+    )
+    write_source(home, "telco", mapping, {"placements_2026-06-05.csv": body})
+    if problem:
+        assert problem in refusal(home, settings)
+        return
+    con, _ = loaded(home, settings)
+    names = con.execute("select debtor_name from raw.placements order by source_row").fetchall()
+    assert names == [("Émilie Dupré",), ("SARL Forêt",)]
+
+
+@pytest.mark.parametrize("chunk", [3, 8, 1 << 20])
+def test_an_invalid_byte_after_plain_chunks_is_still_found(home, settings, monkeypatch, chunk):
+    monkeypatch.setattr(ingest, "CHUNK", chunk)
+    body = (PAY_HEADER + "P1,C,D1,2026-06-01,10\nP2,C,D1,2026-06-01,10,Frédéric\n").encode("cp1252")
+    write_source(home, "psp", ISO_PAYMENTS, {"payments_2026-06-10.csv": body})
+    assert "not valid utf-8 (byte 0xE9 on line 3)" in refusal(home, settings)
+
+
 def test_malformed_records_keep_their_place_and_line(home, settings):
     body = (
         PAY_HEADER
