@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.contract_suites import typed_name
 from pipelines.kinds import KINDS, ImportKind
 from pipelines.settings import Settings
 
@@ -189,8 +190,6 @@ def duplicates_sql(import_kind: ImportKind) -> str:
     equal the kept row's, else a ``conflicting_duplicate`` (``pipelines/sql/README.md``). Only the
     keys and one hash of the values are read, so the typed rows are not computed twice.
     """
-    from pipelines.contract_suites import typed_name
-
     table = f"staging.{import_kind.name}"
     key = ", ".join(import_kind.natural_key)
     values = ", ".join(typed_name(c.name, c.type) for c in import_kind.columns)
