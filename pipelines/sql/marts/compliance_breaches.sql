@@ -29,31 +29,42 @@ figures as (
     select * from marts.rule_settings
 ),
 
-attempts as (
+-- every outbound attempt, read from core.actions by each rule that needs it (not materialised:
+-- a scan of the stored columns a rule names is cheaper than copying every attempt once and
+-- reading the copy seven times)
+attempts as not materialized (
     select
+        rowid as action_row,
+        action_id,
+        action_ref,
+        case_id,
+        debtor_id,
+        creditor_ref,
+        case_ref,
+        channel,
+        outcome,
+        action_at,
+        action_date,
+        cast(date_trunc('week', action_date) as date) as week_start_date
+    from core.actions
+    where is_attempt
+),
+
+-- the attempts in the debtor's local time (for the caps, the windows and the quiet period), with
+-- the columns the rules read only: a breach's refs are looked up by action_row at the end
+attempts_local as (
+    select
+        a.action_row,
         a.action_id,
-        a.action_ref,
-        a.case_id,
         a.debtor_id,
-        a.creditor_ref,
-        a.case_ref,
         a.channel,
         a.outcome,
         a.action_at,
-        a.action_date,
         coalesce(d.department, '') as department,
-        timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', a.action_at)) as local_at
-    from core.actions as a
+        timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', a.action_at)) as local_at,
+        cast(local_at as date) as contact_date
+    from attempts as a
     inner join core.debtors as d using (debtor_id)
-    where a.is_attempt
-),
-
-attempts_local as (
-    select
-        *,
-        cast(local_at as date) as contact_date,
-        cast(date_trunc('week', action_date) as date) as week_start_date
-    from attempts
 ),
 
 -- only the days that can breach a cap are ranked (the rest cannot: a few rows at most), found in
@@ -70,12 +81,9 @@ capped_days as (
 -- the attempts of those days, with what the breach rows show (no later scan of every attempt)
 ranked_in_day as (
     select
+        a.action_row,
         a.action_id,
-        a.action_ref,
-        a.case_id,
         a.debtor_id,
-        a.creditor_ref,
-        a.case_ref,
         a.channel,
         a.contact_date,
         a.local_at,
@@ -92,8 +100,8 @@ ranked_in_day as (
 ),
 
 conversations as (
-    select debtor_id, cast(local_at as date) as conversation_date
-    from attempts
+    select debtor_id, contact_date as conversation_date
+    from attempts_local
     where channel = 'call' and outcome = 'right_party'
 ),
 
@@ -109,12 +117,9 @@ callbacks as (
 
 calls_after_conversation as (
     select
+        c.action_row,
         c.action_id,
-        c.action_ref,
-        c.case_id,
         c.debtor_id,
-        c.creditor_ref,
-        c.case_ref,
         c.channel,
         c.contact_date,
         c.local_at,
@@ -143,8 +148,7 @@ quiet_breaches as (
 ),
 
 cap_candidates as (
-    select action_id, action_ref, case_id, debtor_id, creditor_ref, case_ref, channel,
-           contact_date, local_at
+    select action_row, action_id, debtor_id, channel, contact_date, local_at
     from ranked_in_day
     union
     select * from quiet_breaches
@@ -179,16 +183,17 @@ cap_rules as (
 contact_cap as (
     select
         'contact_cap' as tile,
-        array_to_string(rules, ',') as rule,
-        case_id,
-        debtor_id,
-        creditor_ref,
-        case_ref,
-        action_ref as ref,
-        contact_date as event_date,
-        channel || ' at ' || strftime(local_at, '%H:%M') || ' local' as detail
-    from cap_rules
-    where len(rules) > 0
+        array_to_string(c.rules, ',') as rule,
+        r.case_id,
+        c.debtor_id,
+        r.creditor_ref,
+        r.case_ref,
+        r.action_ref as ref,
+        c.contact_date as event_date,
+        c.channel || ' at ' || strftime(c.local_at, '%H:%M') || ' local' as detail
+    from cap_rules as c
+    inner join core.actions as r on r.rowid = c.action_row
+    where len(c.rules) > 0
 ),
 
 windows as (
@@ -197,21 +202,15 @@ windows as (
     where w.profile = (select calling_profile from figures)
 ),
 
-out_of_window as (
+outside_windows as (
     select
-        'out_of_window' as tile,
-        case
-            when h.holiday_date is not null then 'public_holiday'
-            else 'outside_window'
-        end as rule,
-        a.case_id,
+        a.action_row,
         a.debtor_id,
-        a.creditor_ref,
-        a.case_ref,
-        a.action_ref as ref,
-        a.contact_date as event_date,
-        a.channel || ' at ' || strftime(a.local_at, '%a %H:%M') || ' local'
-        || coalesce(' (' || h.name || ')', '') as detail
+        a.channel,
+        a.contact_date,
+        a.local_at,
+        h.holiday_date,
+        h.name as holiday_name
     from attempts_local as a
     left join marts.public_holidays as h
         on h.department = a.department and h.holiday_date = a.contact_date
@@ -228,6 +227,25 @@ out_of_window as (
                     and cast(a.local_at as time) < cast(w.end_time as time)
             )
         )
+),
+
+out_of_window as (
+    select
+        'out_of_window' as tile,
+        case
+            when o.holiday_date is not null then 'public_holiday'
+            else 'outside_window'
+        end as rule,
+        r.case_id,
+        o.debtor_id,
+        r.creditor_ref,
+        r.case_ref,
+        r.action_ref as ref,
+        o.contact_date as event_date,
+        o.channel || ' at ' || strftime(o.local_at, '%a %H:%M') || ' local'
+        || coalesce(' (' || o.holiday_name || ')', '') as detail
+    from outside_windows as o
+    inner join core.actions as r on r.rowid = o.action_row
 ),
 
 exclusion_periods as (
@@ -262,40 +280,49 @@ exclusion_periods as (
     where preference = 'opt_out'
 ),
 
+-- judged on UTC dates (the week, the action date): the debtor's local day is looked up for the
+-- few excluded attempts only
 excluded_attempts as (
     select
-        action_id,
-        action_ref,
-        case_id,
-        debtor_id,
-        creditor_ref,
-        case_ref,
-        channel,
-        contact_date,
-        string_agg(distinct reason, ',' order by reason) as reasons
+        x.action_id,
+        x.action_ref,
+        x.case_id,
+        x.debtor_id,
+        x.creditor_ref,
+        x.case_ref,
+        x.channel,
+        cast(timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', x.action_at)) as date)
+            as contact_date,
+        x.reasons
     from (
         select
-            a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
-            a.channel, a.contact_date, e.reason
-        from attempts_local as a
-        inner join exclusion_periods as e
-            on
-                e.case_id = a.case_id
-                and e.from_date < a.week_start_date
-                and (e.until_date is null or a.action_date < e.until_date)
-        union all
-        select
-            a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
-            a.channel, a.contact_date, e.reason
-        from attempts_local as a
-        inner join exclusion_periods as e
-            on
-                e.debtor_id = a.debtor_id
-                and (e.channel is null or e.channel = a.channel)
-                and e.from_date < a.week_start_date
-                and (e.until_date is null or a.action_date < e.until_date)
-    )
-    group by all
+            action_id, action_ref, case_id, debtor_id, creditor_ref, case_ref, channel, action_at,
+            string_agg(distinct reason, ',' order by reason) as reasons
+        from (
+            select
+                a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
+                a.channel, a.action_at, e.reason
+            from attempts as a
+            inner join exclusion_periods as e
+                on
+                    e.case_id = a.case_id
+                    and e.from_date < a.week_start_date
+                    and (e.until_date is null or a.action_date < e.until_date)
+            union all
+            select
+                a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
+                a.channel, a.action_at, e.reason
+            from attempts as a
+            inner join exclusion_periods as e
+                on
+                    e.debtor_id = a.debtor_id
+                    and (e.channel is null or e.channel = a.channel)
+                    and e.from_date < a.week_start_date
+                    and (e.until_date is null or a.action_date < e.until_date)
+        )
+        group by all
+    ) as x
+    inner join core.debtors as d using (debtor_id)
 ),
 
 excluded_contact as (
@@ -370,16 +397,19 @@ acknowledgements as (
 -- a case's deadline is never earlier than its earliest invoice's own (no acknowledgement):
 -- only attempts on or after that date can be time-barred, and only those are checked
 earliest_deadlines as (
-    select case_id, min(base_date + to_years(cast(years as integer))) as earliest_deadline
+    select
+        case_id,
+        cast(min(base_date + to_years(cast(years as integer))) as date) as earliest_deadline
     from case_invoices
     group by case_id
+    having earliest_deadline <= (select max(action_date) from core.actions)
 ),
 
 barred_candidates as (
     select
         a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref, a.channel,
         a.action_date
-    from attempts_local as a
+    from attempts as a
     inner join earliest_deadlines as e using (case_id)
     where a.action_date >= e.earliest_deadline
 ),
