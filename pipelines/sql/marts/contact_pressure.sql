@@ -13,9 +13,11 @@
 
 with
 
+-- debtors are keyed by their row in core.debtors while counting (an integer groups, sorts and
+-- partitions faster than the md5 text of debtor_id); debtor_id is looked up at the end
 attempts as (
     select
-        a.debtor_id,
+        d.rowid as debtor_row,
         a.case_id,
         a.channel,
         cast(timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', a.action_at)) as date)
@@ -25,47 +27,73 @@ attempts as (
     where a.is_attempt
 ),
 
-daily as (
+-- per case first, so the day's distinct cases are a count of rows (no count distinct)
+by_case as (
     select
-        debtor_id,
+        debtor_row,
         contact_date,
+        case_id,
         count(*) as attempts,
         count_if(channel = 'sms') as sms_attempts,
         count_if(channel = 'email') as email_attempts,
         count_if(channel = 'call') as call_attempts,
         count_if(channel = 'letter') as letter_attempts,
-        count_if(channel = 'visit') as visit_attempts,
-        count(distinct case_id) as n_cases
+        count_if(channel = 'visit') as visit_attempts
     from attempts
-    group by debtor_id, contact_date
+    group by debtor_row, contact_date, case_id
 ),
 
-final as (
+daily as (
     select
-        debtor_id,
+        debtor_row,
         contact_date,
-        attempts,
-        sms_attempts,
-        email_attempts,
-        call_attempts,
-        letter_attempts,
-        visit_attempts,
-        n_cases,
+        cast(sum(attempts) as bigint) as attempts,
+        cast(sum(sms_attempts) as bigint) as sms_attempts,
+        cast(sum(email_attempts) as bigint) as email_attempts,
+        cast(sum(call_attempts) as bigint) as call_attempts,
+        cast(sum(letter_attempts) as bigint) as letter_attempts,
+        cast(sum(visit_attempts) as bigint) as visit_attempts,
+        count(*) as n_cases
+    from by_case
+    group by debtor_row, contact_date
+),
+
+rolling as (
+    select
+        *,
         cast(sum(attempts) over w7 as bigint) as attempts_7d,
         cast(sum(attempts) over w30 as bigint) as attempts_30d,
         cast(sum(call_attempts) over w7 as bigint) as call_attempts_7d
     from daily
     window
         w7 as (
-            partition by debtor_id
+            partition by debtor_row
             order by contact_date
             range between interval 6 days preceding and current row
         ),
         w30 as (
-            partition by debtor_id
+            partition by debtor_row
             order by contact_date
             range between interval 29 days preceding and current row
         )
+),
+
+final as (
+    select
+        d.debtor_id,
+        r.contact_date,
+        r.attempts,
+        r.sms_attempts,
+        r.email_attempts,
+        r.call_attempts,
+        r.letter_attempts,
+        r.visit_attempts,
+        r.n_cases,
+        r.attempts_7d,
+        r.attempts_30d,
+        r.call_attempts_7d
+    from rolling as r
+    inner join core.debtors as d on d.rowid = r.debtor_row
 )
 
 select * from final
