@@ -44,7 +44,9 @@ files as (
     from file_dialects
 ),
 
-source as (
+-- read twice (the distinct phones, then every row): not materialised, as a copy of every
+-- source row costs more than reading the raw columns again
+source as not materialized (
     select
         r.file_id,
         r.source_row,

@@ -34,7 +34,9 @@ files as (
     from raw.files
 ),
 
-source as (
+-- read three times (the distinct phones of two columns, then every row): not materialised, as
+-- a copy of every source row costs more than reading the raw columns again
+source as not materialized (
     select
         r.file_id,
         r.source_row,
