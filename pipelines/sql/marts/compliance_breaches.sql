@@ -51,12 +51,13 @@ attempts as not materialized (
 ),
 
 -- the attempts in the debtor's local time (for the caps, the windows and the quiet period), with
--- the columns the rules read only: a breach's refs are looked up by action_row at the end
+-- the columns the rules read only: the debtor as its row in core.debtors (an integer), and a
+-- breach's ids and refs looked up by action_row at the end
 attempts_local as (
     select
         a.action_row,
         a.action_id,
-        a.debtor_id,
+        d.rowid as debtor_row,
         a.channel,
         a.outcome,
         a.action_at,
@@ -71,11 +72,12 @@ attempts_local as (
 -- marts.contact_pressure (the same attempts per debtor and local day): the attempts of the 6 days
 -- before a day are its rolling 7 days' attempts minus its own
 capped_days as (
-    select debtor_id, contact_date, attempts_7d - attempts as attempts_before
-    from marts.contact_pressure
+    select d.rowid as debtor_row, p.contact_date, p.attempts_7d - p.attempts as attempts_before
+    from marts.contact_pressure as p
+    inner join core.debtors as d using (debtor_id)
     where
-        call_attempts > (select max_calls_per_day from figures)
-        or attempts_7d > (select max_outbound_per_7_days from figures)
+        p.call_attempts > (select max_calls_per_day from figures)
+        or p.attempts_7d > (select max_outbound_per_7_days from figures)
 ),
 
 -- the attempts of those days, with what the breach rows show (no later scan of every attempt)
@@ -83,31 +85,31 @@ ranked_in_day as (
     select
         a.action_row,
         a.action_id,
-        a.debtor_id,
+        a.debtor_row,
         a.channel,
         a.contact_date,
         a.local_at,
         d.attempts_before,
         row_number() over (
-            partition by a.debtor_id, a.contact_date order by a.action_at, a.action_id
+            partition by a.debtor_row, a.contact_date order by a.action_at, a.action_id
         ) as nth_in_day,
         row_number() over (
-            partition by a.debtor_id, a.contact_date, a.channel = 'call'
+            partition by a.debtor_row, a.contact_date, a.channel = 'call'
             order by a.action_at, a.action_id
         ) as nth_same_kind_in_day
     from attempts_local as a
-    inner join capped_days as d using (debtor_id, contact_date)
+    inner join capped_days as d using (debtor_row, contact_date)
 ),
 
 conversations as (
-    select debtor_id, contact_date as conversation_date
+    select debtor_row, contact_date as conversation_date
     from attempts_local
     where channel = 'call' and outcome = 'right_party'
 ),
 
 callbacks as (
     select
-        a.debtor_id,
+        d.rowid as debtor_row,
         cast(timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', a.action_at)) as date)
             as callback_date
     from core.actions as a
@@ -119,7 +121,7 @@ calls_after_conversation as (
     select
         c.action_row,
         c.action_id,
-        c.debtor_id,
+        c.debtor_row,
         c.channel,
         c.contact_date,
         c.local_at,
@@ -127,7 +129,7 @@ calls_after_conversation as (
     from attempts_local as c
     inner join conversations as v
         on
-            c.debtor_id = v.debtor_id
+            c.debtor_row = v.debtor_row
             and v.conversation_date < c.contact_date
             and c.contact_date <= v.conversation_date + (select quiet_days_after_conversation from figures)
     where c.channel = 'call'
@@ -141,14 +143,14 @@ quiet_breaches as (
         select 1
         from callbacks as b
         where
-            b.debtor_id = q.debtor_id
+            b.debtor_row = q.debtor_row
             and b.callback_date >= q.conversation_date
             and b.callback_date <= q.contact_date
     )
 ),
 
 cap_candidates as (
-    select action_row, action_id, debtor_id, channel, contact_date, local_at
+    select action_row, action_id, debtor_row, channel, contact_date, local_at
     from ranked_in_day
     union
     select * from quiet_breaches
@@ -185,7 +187,7 @@ contact_cap as (
         'contact_cap' as tile,
         array_to_string(c.rules, ',') as rule,
         r.case_id,
-        c.debtor_id,
+        r.debtor_id,
         r.creditor_ref,
         r.case_ref,
         r.action_ref as ref,
@@ -205,7 +207,6 @@ windows as (
 outside_windows as (
     select
         a.action_row,
-        a.debtor_id,
         a.channel,
         a.contact_date,
         a.local_at,
@@ -237,7 +238,7 @@ out_of_window as (
             else 'outside_window'
         end as rule,
         r.case_id,
-        o.debtor_id,
+        r.debtor_id,
         r.creditor_ref,
         r.case_ref,
         r.action_ref as ref,
