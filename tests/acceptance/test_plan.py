@@ -124,9 +124,11 @@ def oracle_rows(
             .with_columns(pl.lit(tone).alias("tone"))
         )
     both = pl.concat(best).with_columns(pl.mean_horizontal(BATCHES[:10]).alias("_pick"))
-    per_debtor = both.sort(["debtor_id", "_pick"], descending=[False, True]).unique(
-        "debtor_id", keep="first"
-    )
+    # ties (both tones equally good on batches 1–10) go to the first tone: without the tone in
+    # the sort, the row order of the candidates chose, and the oracle moved by up to 0.2 %
+    per_debtor = both.sort(
+        ["debtor_id", "_pick", "tone"], descending=[False, True, False], maintain_order=True
+    ).unique("debtor_id", keep="first", maintain_order=True)
     return (
         per_debtor.filter(pl.col("_pick") > 0)
         .sort(["_pick", "debtor_id"], descending=[True, False])
