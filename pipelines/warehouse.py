@@ -292,13 +292,13 @@ def quarantine_view_sql() -> str:
 # How the largest core tables store our ids. An id is the md5 hex of a natural key: random text
 # that DuckDB's dictionary + FSST compression shrinks only about 2x but that took most of these
 # tables' writes (at 1,000,000 cases, compressed → plain: core.actions 22.0 → 15.0 s for 1.0 →
-# 1.6 GB; core.case_events 15.1 → 8.6 s for 0.75 → 1.25 GB; core.decisions' two ids 9 s for
-# +0.45 GB). Elsewhere the ids stay compressed: a table ordered by debtor (marts.contact_pressure)
-# compresses them 5x at no cost, and the small tables gain nothing.
+# 1.6 GB; core.case_events 15.1 → 8.6 s for 0.75 → 1.25 GB; core.decisions' case_id 17.2 →
+# 13.5 s for 0.8 → 1.3 GB). Elsewhere the ids stay compressed: a table ordered by debtor
+# (marts.contact_pressure) compresses them 5x at no cost, and the small tables gain nothing.
 PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
     "core.actions": ("action_id", "case_id", "debtor_id"),
     "core.case_events": ("case_id", "debtor_id"),
-    "core.decisions": ("case_id", "debtor_id"),
+    "core.decisions": ("case_id",),
 }
 
 # Keys computed when read rather than stored: ``{table: {column: expression}}``, placed first.

@@ -531,6 +531,26 @@ def test_decision_id_is_computed_when_read_and_never_stored(build):
     assert not any(c["generated"] for c in generated[1:])
 
 
+def test_a_decision_names_its_case_and_takes_debtor_and_creditor_from_it(build):
+    con = build(
+        {
+            "placements": [placement(), placement("K2")],
+            "decisions": [decision("2026-W47"), decision("2026-W47", case_ref="K2")],
+        }
+    )
+    columns = {r["column_name"] for r in rows_as_dicts(con, "describe core.decisions")}
+    assert "case_id" in columns
+    assert not columns & {"debtor_id", "creditor_id"}
+    assert rows_as_dicts(
+        con,
+        "select d.case_ref, d.case_id = c.case_id as same_case, c.debtor_ref "
+        "from core.decisions as d join core.cases as c using (case_id) order by 1",
+    ) == [
+        {"case_ref": "K1", "same_case": True, "debtor_ref": "D-K1"},
+        {"case_ref": "K2", "same_case": True, "debtor_ref": "D-K2"},
+    ]
+
+
 def test_per_fact_ids_are_stored_plain_and_low_cardinality_ids_compressed(build):
     con = build(
         {

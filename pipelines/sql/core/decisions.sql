@@ -6,6 +6,8 @@
 -- week_start_date: the Monday of iso_week ('YYYY-Www'). propensity is the probability with which
 -- the logging policy chose the (final) action; is_exploration as logged.
 -- received_date is the knowledge date (decided_at, when given, is UTC).
+-- A decision's debtor and creditor are its case's (core.cases): not repeated on 28 M rows at
+-- 1,000,000 cases (they cost 1 GB and 3 s of the write, and no reader used them).
 
 with
 
@@ -14,7 +16,7 @@ decisions as (
 ),
 
 cases as (
-    select creditor_ref, case_ref, case_id, debtor_id, creditor_id from core.cases
+    select creditor_ref, case_ref, case_id from core.cases
 ),
 
 weeks as (
@@ -28,8 +30,6 @@ weeks as (
 final as (
     select
         coalesce(c.case_id, md5(w.creditor_ref || '|' || w.case_ref)) as case_id,
-        c.debtor_id,
-        c.creditor_id,
         w.creditor_ref,
         w.case_ref,
         w.iso_week,
