@@ -281,28 +281,24 @@ exclusion_periods as (
     where preference = 'opt_out'
 ),
 
--- judged on UTC dates (the week, the action date): the debtor's local day is looked up for the
--- few excluded attempts only
+-- judged on UTC dates (the week, the action date): the debtor's local day, the ids and the refs
+-- are looked up for the few excluded attempts only
 excluded_attempts as (
     select
-        x.action_id,
-        x.action_ref,
-        x.case_id,
-        x.debtor_id,
-        x.creditor_ref,
-        x.case_ref,
-        x.channel,
-        cast(timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', x.action_at)) as date)
+        r.action_id,
+        r.action_ref,
+        r.case_id,
+        r.debtor_id,
+        r.creditor_ref,
+        r.case_ref,
+        r.channel,
+        cast(timezone(coalesce(d.tz, 'Europe/Paris'), timezone('UTC', r.action_at)) as date)
             as contact_date,
         x.reasons
     from (
-        select
-            action_id, action_ref, case_id, debtor_id, creditor_ref, case_ref, channel, action_at,
-            string_agg(distinct reason, ',' order by reason) as reasons
+        select action_row, string_agg(distinct reason, ',' order by reason) as reasons
         from (
-            select
-                a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
-                a.channel, a.action_at, e.reason
+            select a.action_row, e.reason
             from attempts as a
             inner join exclusion_periods as e
                 on
@@ -310,9 +306,7 @@ excluded_attempts as (
                     and e.from_date < a.week_start_date
                     and (e.until_date is null or a.action_date < e.until_date)
             union all
-            select
-                a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref,
-                a.channel, a.action_at, e.reason
+            select a.action_row, e.reason
             from attempts as a
             inner join exclusion_periods as e
                 on
@@ -321,8 +315,9 @@ excluded_attempts as (
                     and e.from_date < a.week_start_date
                     and (e.until_date is null or a.action_date < e.until_date)
         )
-        group by all
+        group by action_row
     ) as x
+    inner join core.actions as r on r.rowid = x.action_row
     inner join core.debtors as d using (debtor_id)
 ),
 
