@@ -758,6 +758,25 @@ def test_local_time_uses_the_files_time_zone() -> None:
     assert result.staged["action_at"].to_list() == [dt.datetime(2026, 1, 12, 6, 15)]
 
 
+def test_each_decision_time_is_read_in_its_own_files_time_zone() -> None:
+    decision = VALID["decisions"]
+    result = staged(
+        "decisions",
+        [
+            {**decision, "file": 0},
+            {**decision, "iso_week": "2026-W03", "file": 1},
+            {**decision, "iso_week": "2026-W04", "decided_at": None, "file": 0},
+        ],
+        files=[{}, {"timezone": "Indian/Reunion"}],
+    )
+    assert result.reasons == [None, None, None]
+    assert result.staged.sort("iso_week")["decided_at"].to_list() == [
+        dt.datetime(2026, 1, 5, 5, 0),
+        dt.datetime(2026, 1, 5, 2, 0),
+        None,
+    ]
+
+
 def test_an_unknown_time_zone_makes_every_timestamp_bad() -> None:
     result = staged("actions", [VALID["actions"]], files=[{"timezone": "Europe/Atlantis"}])
     assert result.reasons == ["bad_timestamp"]

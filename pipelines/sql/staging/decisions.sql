@@ -45,7 +45,8 @@ files as (
     from file_dialects
 ),
 
-source as (
+-- read twice (the distinct decision times, then every row): not materialised
+source as not materialized (
     select
         r.file_id,
         r.source_row,
@@ -70,14 +71,33 @@ source as (
     left join files as f using (file_id)
 ),
 
+-- a weekly decision run stamps its rows with a few times: each distinct time is parsed once
+decision_times as (
+    select
+        decided_at_text,
+        datetime_format,
+        date_format,
+        timezone,
+        parse_ts_utc(decided_at_text, datetime_format, date_format, timezone) as decided_at
+    from (
+        select distinct decided_at_text, datetime_format, date_format, timezone from source
+    )
+),
+
 typed as (
     select
         s.*,
         parse_iso_week(s.iso_week_text) as iso_week,
         parse_float(s.propensity_text, s.decimal_mark, s.thousands_sep) as propensity,
         parse_bool(s.is_exploration_text) as is_exploration,
-        parse_ts_utc(s.decided_at_text, s.datetime_format, s.date_format, s.timezone) as decided_at
+        t.decided_at
     from source as s
+    left join decision_times as t
+        on
+            t.decided_at_text is not distinct from s.decided_at_text
+            and t.datetime_format is not distinct from s.datetime_format
+            and t.date_format is not distinct from s.date_format
+            and t.timezone is not distinct from s.timezone
 ),
 
 known_cases as (
