@@ -84,7 +84,6 @@ capped_days as (
 ranked_in_day as (
     select
         a.action_row,
-        a.action_id,
         a.debtor_row,
         a.channel,
         a.contact_date,
@@ -120,7 +119,6 @@ callbacks as (
 calls_after_conversation as (
     select
         c.action_row,
-        c.action_id,
         c.debtor_row,
         c.channel,
         c.contact_date,
@@ -150,7 +148,7 @@ quiet_breaches as (
 ),
 
 cap_candidates as (
-    select action_row, action_id, debtor_row, channel, contact_date, local_at
+    select action_row, debtor_row, channel, contact_date, local_at
     from ranked_in_day
     union
     select * from quiet_breaches
@@ -173,13 +171,13 @@ cap_rules as (
                         > (select max_outbound_per_7_days from figures)
                         then 'outbound_7_days'
                 end,
-                case when q.action_id is not null then 'quiet_period' end
+                case when q.action_row is not null then 'quiet_period' end
             ],
             lambda r: r is not null
         ) as rules
     from cap_candidates as c
-    left join ranked_in_day as ranked using (action_id)
-    left join quiet_breaches as q using (action_id)
+    left join ranked_in_day as ranked using (action_row)
+    left join quiet_breaches as q using (action_row)
 ),
 
 contact_cap as (
@@ -285,7 +283,6 @@ exclusion_periods as (
 -- are looked up for the few excluded attempts only
 excluded_attempts as (
     select
-        r.action_id,
         r.action_ref,
         r.case_id,
         r.debtor_id,
@@ -402,9 +399,7 @@ earliest_deadlines as (
 ),
 
 barred_candidates as (
-    select
-        a.action_id, a.action_ref, a.case_id, a.debtor_id, a.creditor_ref, a.case_ref, a.channel,
-        a.action_date
+    select a.action_row, a.case_id, a.action_date
     from attempts as a
     inner join earliest_deadlines as e using (case_id)
     where a.action_date >= e.earliest_deadline
@@ -421,13 +416,7 @@ attempt_acknowledgements as (
 
 attempt_deadlines as (
     select
-        a.action_id,
-        a.action_ref,
-        a.case_id,
-        a.debtor_id,
-        a.creditor_ref,
-        a.case_ref,
-        a.channel,
+        a.action_row,
         a.action_date,
         max(
             greatest(i.base_date, a.last_acknowledged_date)
@@ -435,21 +424,22 @@ attempt_deadlines as (
         ) as deadline_date
     from attempt_acknowledgements as a
     inner join case_invoices as i on i.case_id = a.case_id and i.placed_date <= a.action_date
-    group by all
+    group by a.action_row, a.action_date
 ),
 
 time_barred_worked as (
     select
         'time_barred_worked' as tile,
         'limitation_passed' as rule,
-        t.case_id,
-        t.debtor_id,
-        t.creditor_ref,
-        t.case_ref,
-        t.action_ref as ref,
+        r.case_id,
+        r.debtor_id,
+        r.creditor_ref,
+        r.case_ref,
+        r.action_ref as ref,
         t.action_date as event_date,
-        t.channel || ' after deadline ' || strftime(t.deadline_date, '%Y-%m-%d') as detail
+        r.channel || ' after deadline ' || strftime(t.deadline_date, '%Y-%m-%d') as detail
     from attempt_deadlines as t
+    inner join core.actions as r on r.rowid = t.action_row
     where t.deadline_date <= t.action_date
 ),
 
