@@ -123,11 +123,16 @@ def current_read_only(home, settings: Settings) -> Iterator[duckdb.DuckDBPyConne
 
 
 def raw_table_ddl(import_kind: ImportKind) -> str:
-    """``create table raw.<kind>``: every canonical column as text, plus lineage."""
+    """``create table raw.<kind>``: every canonical column as text, plus lineage (the kind's
+    ``PLAIN_COLUMNS`` uncompressed)."""
+    plain = PLAIN_COLUMNS.get(f"raw.{import_kind.name}", ())
     columns = [
         "file_id integer not null",
         "source_row bigint not null",
-        *(f"{name} varchar" for name in import_kind.column_names),
+        *(
+            f"{name} varchar" + (" using compression uncompressed" if name in plain else "")
+            for name in import_kind.column_names
+        ),
         "reader_error varchar",
         "raw_line varchar",
         "extra varchar",
@@ -261,7 +266,7 @@ def staged_and_quarantined(con, kind_name: str) -> tuple[int, int]:
     # The typed rows are written once, as staging.<kind> itself: the rejected rows (few) are
     # copied to the quarantine, then deleted, and the reason column dropped (no table copy).
     table = f"staging.{kind_name}"
-    con.execute(f"create or replace table {table} as {sql_text('staging', kind_name)}")
+    created(con, table, sql_text("staging", kind_name))
     duplicates_marked(con, kind_name)
     con.execute(
         f"""
@@ -289,16 +294,35 @@ def quarantine_view_sql() -> str:
     return "create or replace view quarantine.rows as\n" + "\nunion all\n".join(parts)
 
 
-# How the largest core tables store our ids. An id is the md5 hex of a natural key: random text
-# that DuckDB's dictionary + FSST compression shrinks only about 2x but that took most of these
-# tables' writes (at 1,000,000 cases, compressed → plain: core.actions 22.0 → 15.0 s for 1.0 →
-# 1.6 GB; core.case_events 15.1 → 8.6 s for 0.75 → 1.25 GB; core.decisions' case_id 17.2 →
-# 13.5 s for 0.8 → 1.3 GB). Elsewhere the ids stay compressed: a table ordered by debtor
-# (marts.contact_pressure) compresses them 5x at no cost, and the small tables gain nothing.
+# Columns stored uncompressed, in the tables of 5 million rows or more at 1,000,000 cases. They
+# hold refs, ids (the md5 hex of a natural key), phone numbers: values nearly all distinct within a
+# row group, so DuckDB's dictionary fails on them and its FSST pass costs more CPU than it saves
+# bytes. Measured column by column at 1,000,000 cases (compressed → plain): core.decisions'
+# case_id 6.5 → 3.3 s (0.51 → 1.01 GB) and case_ref 4.3 → 1.5 s (0.16 → 0.42 GB); raw.actions'
+# action_ref 1.7 → 0.6 s; core.case_events' ref 2.2 → 0.8 s; core.account_status' ids 1.1 → 0.3 s
+# each. Text of few distinct values (creditor_ref, source_file, iso_week, action, dates as text)
+# stays compressed: plain is no faster and up to 100 times bigger. Elsewhere the ids stay
+# compressed: a table ordered by debtor (marts.contact_pressure) compresses them 5x at no cost,
+# and the small tables gain nothing.
 PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "core.actions": ("action_id", "case_id", "debtor_id"),
-    "core.case_events": ("case_id", "debtor_id"),
-    "core.decisions": ("case_id",),
+    "raw.decisions": ("case_ref",),
+    "raw.actions": ("action_ref", "case_ref", "phone", "letter_ref"),
+    "raw.account_status": ("case_ref", "balance"),
+    "staging.decisions": ("case_ref",),
+    "staging.actions": ("action_ref", "case_ref", "phone", "letter_ref"),
+    "staging.account_status": ("case_ref",),
+    "core.actions": (
+        "action_id",
+        "case_id",
+        "debtor_id",
+        "action_ref",
+        "case_ref",
+        "phone",
+        "letter_ref",
+    ),
+    "core.case_events": ("case_id", "debtor_id", "ref"),
+    "core.decisions": ("case_id", "case_ref"),
+    "core.account_status": ("account_status_id", "case_id", "case_ref"),
 }
 
 # Keys computed when read rather than stored: ``{table: {column: expression}}``, placed first.
@@ -324,14 +348,9 @@ def table_ddl(table: str, columns: list[tuple[str, str]]) -> str:
     return f"create or replace table {table} (\n  " + ",\n  ".join(virtual + stored) + "\n)"
 
 
-def materialised(con, layer: str, name: str) -> int:
-    """Create ``<layer>.<name>`` from its SQL file; return its row count.
-
-    A table of ``PLAIN_COLUMNS`` or ``VIRTUAL_COLUMNS`` is declared first (from the select's own
-    column types) and then filled; any other is ``create table … as``.
-    """
-    table, select = f"{layer}.{name}", sql_text(layer, name)
-    con.execute(f"create schema if not exists {layer}")
+def created(con, table: str, select: str) -> None:
+    """``create or replace table <table> as <select>``; a table of ``PLAIN_COLUMNS`` or
+    ``VIRTUAL_COLUMNS`` is declared first (from the select's own column types) and then filled."""
     if table in VIRTUAL_COLUMNS or table in PLAIN_COLUMNS:
         columns = [(r[0], r[1]) for r in con.execute(f"describe {select}").fetchall()]
         con.execute(table_ddl(table, columns))
@@ -339,6 +358,13 @@ def materialised(con, layer: str, name: str) -> int:
         con.execute(f"insert into {table} ({names}) {select}")
     else:
         con.execute(f"create or replace table {table} as {select}")
+
+
+def materialised(con, layer: str, name: str) -> int:
+    """Create ``<layer>.<name>`` from its SQL file (``created``); return its row count."""
+    table = f"{layer}.{name}"
+    con.execute(f"create schema if not exists {layer}")
+    created(con, table, sql_text(layer, name))
     return con.execute(f"select count(*) from {table}").fetchall()[0][0]
 
 
