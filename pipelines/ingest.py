@@ -293,23 +293,26 @@ class Pending:
     check: FileCheck
 
 
-def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
-    """Insert the records of files sharing one mapping entry and one header into ``raw.<kind>``
-    with a single ``read_csv`` call; return ``{file_id: (records, reader rejects)}``.
+def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int, int | None]]:
+    """Insert the records of files sharing one mapping entry and one header into
+    ``raw.<kind>_records`` with a single ``read_csv`` call; return ``{file_id: (records, reader
+    rejects, row base)}``.
 
-    The accepted records go straight from the reader into ``raw.<kind>`` (one parallel pass, no
-    copy) in reading order: the insert keeps the files' order and each file's record order
-    (``preserve_insertion_order``), so the table's ``rowid`` numbers them, and the ``k``-th
-    accepted row of a file (0-based) is its ``k``-th accepted record. One update then numbers them
-    per file — accepted row ``k`` is record ``k + 1 + (rejected records before it)``; rejected
-    records keep the line number the reader gives them. (``row_number() over ()`` in the insert
-    would number them too, but it runs on one thread and buffers the whole read: at 28 million
-    records it doubled the load.)
+    The accepted records go straight from the reader into the table (one parallel pass, no copy)
+    in reading order: the insert keeps the files' order and each file's record order
+    (``preserve_insertion_order``), so the table's ``rowid`` numbers them: the ``k``-th accepted
+    row of a file (0-based) is record ``k + 1``, its rowid minus the file's row base (its first
+    rowid − 1), which the view ``raw.<kind>`` computes (``warehouse.raw_view_ddl``) and
+    ``raw.files.row_base`` keeps. Only in a file the reader rejected records of is every row
+    numbered here: accepted row ``k`` is record ``k + 1 + (rejected records before it)``, and
+    rejected records keep the line number the reader gives them. (``row_number() over ()`` in
+    the insert would number them too, but it runs on one thread and buffers the whole read: at
+    28 million records it doubled the load.)
     """
     first = group[0]
     spec, header = first.spec, first.check.header
     import_kind = KINDS[spec.kind]
-    table = f"raw.{spec.kind}"
+    table = f"raw.{spec.kind}_records"
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
     paths = "[" + ", ".join(_sql_literal(p.read_path.as_posix()) for p in group) + "]"
     file_ids = "[" + ", ".join(str(p.file_id) for p in group) + "]"
@@ -321,8 +324,8 @@ def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
     names = ", ".join(import_kind.column_names)
     con.execute(
         f"""
-        insert into {table} (file_id, source_row, {names}, extra, reader_error, raw_line)
-        select {file_ids}[file_index::bigint + 1], 0, {select}, null, null
+        insert into {table} (file_id, {names}, extra, reader_error, raw_line)
+        select {file_ids}[file_index::bigint + 1], {select}, null, null
         from read_csv(
           {paths}, header = true, all_varchar = true,
           delim = {_sql_literal(spec.dialect.delimiter)}, quote = '"', escape = '"',
@@ -358,14 +361,15 @@ def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
     scattered = con.execute("select count(*) from _accepted where span != n").fetchall()[0][0]
     if scattered:  # the reader did not keep each file's records together: never seen
         raise RuntimeError(f"{table}: the CSV reader interleaved the records of several files")
-    con.execute(
-        f"""
-        update {table} as t set source_row = t.rowid - a.base
-        from _accepted as a
-        where t.file_id = a.file_id
-        """
-    )
     if con.execute("select count(*) from _rejected").fetchall()[0][0]:
+        # the files with rejected records: every row numbered (k + 1), then shifted past them
+        con.execute(
+            f"""
+            update {table} as t set source_row = t.rowid - a.base
+            from _accepted as a
+            where t.file_id = a.file_id and a.file_id in (select file_id from _rejected)
+            """
+        )
         con.execute(
             f"""
             update {table} as t set source_row = s.new_row
@@ -396,7 +400,7 @@ def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
     counts = con.execute(
         """
         with rejected as (select file_id, count(*) as n from _rejected group by 1)
-        select p.file_id, coalesce(a.n, 0) + coalesce(r.n, 0), coalesce(r.n, 0)
+        select p.file_id, coalesce(a.n, 0) + coalesce(r.n, 0), coalesce(r.n, 0), a.base
         from _paths p
         left join _accepted a using (file_id)
         left join rejected r using (file_id)
@@ -404,7 +408,7 @@ def loaded_group(con, group: list[Pending]) -> dict[int, tuple[int, int]]:
     ).fetchall()
     for name in ("_rejects", "_scans", "_rejected", "_accepted", "_paths"):
         con.execute(f"drop table if exists {name}")
-    return {file_id: (records, rejects) for file_id, records, rejects in counts}
+    return {file_id: (records, rejects, base) for file_id, records, rejects, base in counts}
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -577,17 +581,20 @@ def ingested(
                 item.check.utf8_path.unlink(missing_ok=True)
         raise IngestError("\n".join(problems))
     groups: dict[tuple, list[Pending]] = {}
+    row_bases: dict[int, int | None] = {}
     for item in pending:
         key = (str(item.spec), tuple(h.lower() for h in item.check.header))
         groups.setdefault(key, []).append(item)
     for group in groups.values():
-        for file_id, (records, rejects) in loaded_group(con, group).items():
+        for file_id, (records, rejects, base) in loaded_group(con, group).items():
             entries[file_id].raw_rows, entries[file_id].reader_rejects = records, rejects
+            row_bases[file_id] = base
         for item in group:
             if item.check.utf8_path is not None:
                 item.check.utf8_path.unlink(missing_ok=True)
     for row in file_rows:
         row["rows"] = entries[row["file_id"]].raw_rows
+        row["row_base"] = row_bases.get(row["file_id"])
     insert_rows(con, "raw.files", file_rows)
     insert_rows(
         con,

@@ -2,8 +2,9 @@
 ``pipelines/sql/README.md``), without ingest.
 
 ``staged(kind, rows, ...)`` opens an in-memory warehouse (``warehouse.connect``), creates the raw
-schema, inserts one ``raw.files`` row per file and the rows as ``raw.<kind>`` text (a column the
-dict does not name is NULL), runs ``prepare_functions`` and ``staged_and_quarantined`` for the kind
+schema, inserts one ``raw.files`` row per file and the rows as ``raw.<kind>_records`` text, each
+with its ``source_row`` (read through the view ``raw.<kind>``; a column the dict does not name is
+NULL), runs ``prepare_functions`` and ``staged_and_quarantined`` for the kind
 (after ``placements`` and ``payments``, which later kinds check against), asserts raw rows = staged
 + quarantined for every kind it ran, and returns the ``staging`` and ``quarantine`` frames.
 
@@ -129,7 +130,7 @@ def _insert_rows(
         }
         names = list(values)
         con.execute(
-            f"insert into raw.{kind_name} ({', '.join(names)}) "
+            f"insert into raw.{kind_name}_records ({', '.join(names)}) "
             f"values ({', '.join('?' for _ in names)})",
             [values[n] for n in names],
         )

@@ -144,6 +144,44 @@ def test_malformed_records_keep_their_place_and_line(home, settings):
     assert con.execute("select rows from raw.files").fetchall() == [(4,)]
 
 
+def test_each_file_of_one_read_is_numbered_from_one_and_only_a_file_with_rejects_stores_it(
+    home, settings
+):
+    # three files read by one read_csv call: records are numbered by row id minus the file's
+    # base (raw.files.row_base); only the file with a malformed line stores its numbers
+    clean = PAY_HEADER + "P{0}1,C,D1,2026-06-01T10:00:00,10\nP{0}2,C,D1,2026-06-02T10:00:00,11\n"
+    broken = PAY_HEADER + "PB1,C,D1,2026-06-01T10:00:00,10\nPB2,C,D1\nPB3,C,D1,2026-06-02,12\n"
+    write_source(
+        home,
+        "psp",
+        ISO_PAYMENTS,
+        {
+            "payments_2026-06-10.csv": clean.format("A"),
+            "payments_2026-06-11.csv": broken,
+            "payments_2026-06-12.csv": clean.format("C"),
+        },
+    )
+    con, _ = loaded(home, settings)
+    rows = con.execute(
+        "select f.source_file, r.source_row, r.payment_ref, r.reader_error "
+        "from raw.payments as r join raw.files as f using (file_id) order by 1, 2"
+    ).fetchall()
+    assert [(name[-9:-4], row, ref, error) for name, row, ref, error in rows] == [
+        ("06-10", 1, "PA1", None),
+        ("06-10", 2, "PA2", None),
+        ("06-11", 1, "PB1", None),
+        ("06-11", 2, None, "missing_columns"),
+        ("06-11", 3, "PB3", None),
+        ("06-12", 1, "PC1", None),
+        ("06-12", 2, "PC2", None),
+    ]
+    stored = con.execute(
+        "select f.source_file, count(r.source_row) from raw.payments_records as r "
+        "join raw.files as f using (file_id) group by 1 order by 1"
+    ).fetchall()
+    assert [(name[-9:-4], n) for name, n in stored] == [("06-10", 0), ("06-11", 3), ("06-12", 0)]
+
+
 def test_same_bytes_under_another_name_are_skipped(home, settings):
     body = PAY_HEADER + "P1,C,D1,2026-06-01T10:00:00,10\n"
     write_source(
