@@ -127,6 +127,82 @@ def read_floor(ctx: StageContext) -> dict:
     }
 
 
+LAYERS = ("raw", "staging", "quarantine", "core", "marts")
+
+
+def layer_writes(ctx: StageContext) -> dict:
+    """The write floor of the current build: every stored table of its layers copied as it is
+    (same columns in the same storage, no computation) into a fresh on-disk DuckDB file with the
+    build's limits, one ``insert … select`` and checkpoint per table; seconds per layer and per
+    table.
+
+    With the read floor it shows what a build of these layers must spend however its SQL is
+    written: reading the files once (the floor) plus writing each stored layer once (this)."""
+    import re as regex
+
+    from pipelines import warehouse
+    from pipelines.home import Home
+
+    source = Home(ctx.home).current_path()
+    path = ctx.home / ".bench" / "layer_writes.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (path, Path(f"{path}.wal")):
+        leftover.unlink(missing_ok=True)
+    con = warehouse.connect(path, ctx.settings)
+    layers = ", ".join(f"'{name}'" for name in LAYERS)
+    by_layer: dict[str, float] = dict.fromkeys(LAYERS, 0.0)
+    tables: dict[str, dict] = {}
+    try:
+        con.execute(f"attach '{source.as_posix()}' as build (read_only)")
+        stored = con.execute(
+            f"""
+            select schema_name, table_name, sql, estimated_size from duckdb_tables()
+            where database_name = 'build' and schema_name in ({layers})
+            order by schema_name, table_name
+            """
+        ).fetchall()
+        for schema, table, ddl, rows in stored:
+            columns = [
+                r[0]
+                for r in con.execute(
+                    """
+                    select column_name from duckdb_columns()
+                    where database_name = 'build' and schema_name = ? and table_name = ?
+                        and not is_generated
+                    order by column_index
+                    """,
+                    [schema, table],
+                ).fetchall()
+            ]
+            names = ", ".join(f'"{c}"' for c in columns)
+            target = f'"{schema}__{table}"'
+            con.execute(regex.sub(r"^CREATE TABLE [^(]+\(", f"CREATE TABLE {target}(", ddl))
+            started = time.perf_counter()
+            con.execute(
+                f'insert into {target} ({names}) select {names} from build.{schema}."{table}"'
+            )
+            con.execute("checkpoint")
+            seconds = time.perf_counter() - started
+            con.execute(f"drop table {target}")
+            con.execute("checkpoint")
+            by_layer[schema] += seconds
+            tables[f"{schema}.{table}"] = {"rows": rows, "seconds": round(seconds, 3)}
+    finally:
+        con.close()
+        for leftover in (path, Path(f"{path}.wal")):
+            leftover.unlink(missing_ok=True)
+    return {
+        "rows": sum(t["rows"] for t in tables.values()),
+        "bytes": source.stat().st_size,
+        "bytes_of": "the current build (copied table by table)",
+        "seconds_by_layer": {name: round(seconds, 3) for name, seconds in by_layer.items()},
+        "write_seconds": round(sum(by_layer.values()), 3),
+        # the layers written after raw (the read floor already writes the raw text once)
+        "write_seconds_after_raw": round(sum(by_layer.values()) - by_layer["raw"], 3),
+        "tables": tables,
+    }
+
+
 # Functions of the build timed call by call, as (module, function). A missing one is skipped, so
 # the bench survives refactors; time in a timed call made inside another counts in both, and
 # only outermost calls of the main thread count towards ``accounted_seconds`` (calls in worker
@@ -235,6 +311,7 @@ STAGES: dict[str, Callable[[StageContext], dict]] = {
     "simulate": simulate,
     "read_floor": read_floor,
     "build": build,
+    "layer_writes": layer_writes,
     "app": lambda ctx: importlib.import_module("app.bench").stage(ctx),
     "eligibility": lambda ctx: importlib.import_module("pipelines.rules").eligibility_bench(ctx),
     "plan": lambda ctx: importlib.import_module("pipelines.plan").plan_bench(ctx),

@@ -223,3 +223,43 @@ def test_score_bench_times_the_model_calls_alone_with_and_without_reasons():
     assert wall >= 0 and cpu >= 0
     scoring_seconds(model, X, balance, reasons=True)
     assert model.calls[2:] == ["scores", "expected_cents", "reasons"]
+
+
+def test_layer_writes_copy_every_stored_table_of_the_current_build(small_home_master, tmp_path):
+    import duckdb
+
+    from pipelines.bench_stage import StageContext, layer_writes
+
+    # a home whose current build is the small world's (linked, never written to)
+    builds = tmp_path / "home" / "builds"
+    builds.mkdir(parents=True)
+    build_id = (small_home_master / "builds" / "current").read_text().strip()
+    (builds / "current").write_text(build_id)
+    source = small_home_master / "builds" / f"{build_id}.duckdb"
+    (builds / f"{build_id}.duckdb").symlink_to(source)
+    settings = load_settings(environ={}).with_home(tmp_path / "home")
+
+    figures = layer_writes(StageContext(tmp_path / "home", settings, CASES))
+
+    con = duckdb.connect(str(source), read_only=True)
+    try:
+        stored = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where schema_name in ('raw', 'staging', 'quarantine', 'core', 'marts')"
+        ).fetchall()
+    finally:
+        con.close()
+    assert sorted(figures["tables"]) == sorted(name for (name,) in stored)
+    # a view (raw.<kind>) is not a stored table; its records table and a table with a virtual
+    # column (core.decisions) are copied
+    assert "raw.decisions" not in figures["tables"]
+    assert {"raw.decisions_records", "core.decisions"} <= set(figures["tables"])
+    by_layer = figures["seconds_by_layer"]
+    assert set(by_layer) == {"raw", "staging", "quarantine", "core", "marts"}
+    assert all(seconds > 0 for seconds in by_layer.values())
+    assert figures["write_seconds"] == pytest.approx(sum(by_layer.values()), abs=0.01)
+    assert figures["write_seconds_after_raw"] == pytest.approx(
+        figures["write_seconds"] - by_layer["raw"], abs=0.01
+    )
+    assert figures["rows"] > 0 and figures["bytes"] == source.stat().st_size
+    assert not (tmp_path / "home" / ".bench" / "layer_writes.duckdb").exists()
