@@ -156,12 +156,12 @@ def layer_writes(ctx: StageContext) -> dict:
         con.execute(f"attach '{source.as_posix()}' as build (read_only)")
         stored = con.execute(
             f"""
-            select schema_name, table_name, sql, estimated_size from duckdb_tables()
+            select schema_name, table_name, sql from duckdb_tables()
             where database_name = 'build' and schema_name in ({layers})
             order by schema_name, table_name
             """
         ).fetchall()
-        for schema, table, ddl, rows in stored:
+        for schema, table, ddl in stored:
             columns = [
                 r[0]
                 for r in con.execute(
@@ -185,6 +185,7 @@ def layer_writes(ctx: StageContext) -> dict:
             seconds = time.perf_counter() - started
             con.execute(f"drop table {target}")
             con.execute("checkpoint")
+            rows = con.execute(f'select count(*) from build.{schema}."{table}"').fetchall()[0][0]
             by_layer[schema] += seconds
             tables[f"{schema}.{table}"] = {"rows": rows, "seconds": round(seconds, 3)}
     finally:

@@ -123,9 +123,9 @@ def current_read_only(home, settings: Settings) -> Iterator[duckdb.DuckDBPyConne
 
 
 def raw_table_ddl(import_kind: ImportKind) -> str:
-    """``create table raw.<kind>_records``: every canonical column as text, plus lineage (the
-    kind's ``PLAIN_COLUMNS`` uncompressed). Ingest only appends to it (``raw_view_ddl``)."""
-    plain = PLAIN_COLUMNS.get(f"raw.{import_kind.name}", ())
+    """``create table raw.<kind>_records``: every canonical column as text, plus lineage (its
+    ``PLAIN_COLUMNS`` uncompressed). Ingest only appends to it (``raw_view_ddl``)."""
+    plain = PLAIN_COLUMNS.get(f"raw.{import_kind.name}_records", ())
     columns = [
         "file_id integer not null",
         "source_row bigint",
@@ -331,9 +331,9 @@ def quarantine_view_sql() -> str:
 # compressed: a table ordered by debtor (marts.contact_pressure) compresses them 5x at no cost,
 # and the small tables gain nothing.
 PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "raw.decisions": ("case_ref",),
-    "raw.actions": ("action_ref", "case_ref", "phone", "letter_ref"),
-    "raw.account_status": ("case_ref", "balance"),
+    "raw.decisions_records": ("case_ref",),
+    "raw.actions_records": ("action_ref", "case_ref", "phone", "letter_ref"),
+    "raw.account_status_records": ("case_ref", "balance"),
     "staging.decisions": ("case_ref",),
     "staging.actions": ("action_ref", "case_ref", "phone", "letter_ref"),
     "staging.account_status": ("case_ref",),
