@@ -138,8 +138,6 @@ def layer_writes(ctx: StageContext) -> dict:
 
     With the read floor it shows what a build of these layers must spend however its SQL is
     written: reading the files once (the floor) plus writing each stored layer once (this)."""
-    import re as regex
-
     from pipelines import warehouse
     from pipelines.home import Home
 
@@ -176,7 +174,7 @@ def layer_writes(ctx: StageContext) -> dict:
             ]
             names = ", ".join(f'"{c}"' for c in columns)
             target = f'"{schema}__{table}"'
-            con.execute(regex.sub(r"^CREATE TABLE [^(]+\(", f"CREATE TABLE {target}(", ddl))
+            con.execute(re.sub(r"^CREATE TABLE [^(]+\(", f"CREATE TABLE {target}(", ddl))
             started = time.perf_counter()
             con.execute(
                 f'insert into {target} ({names}) select {names} from build.{schema}."{table}"'

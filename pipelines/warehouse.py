@@ -125,23 +125,16 @@ def current_read_only(home, settings: Settings) -> Iterator[duckdb.DuckDBPyConne
 def raw_table_ddl(import_kind: ImportKind) -> str:
     """``create table raw.<kind>_records``: every canonical column as text, plus lineage (its
     ``PLAIN_COLUMNS`` uncompressed). Ingest only appends to it (``raw_view_ddl``)."""
-    plain = PLAIN_COLUMNS.get(f"raw.{import_kind.name}_records", ())
+    table = f"raw.{import_kind.name}_records"
     columns = [
         "file_id integer not null",
         "source_row bigint",
-        *(
-            f"{name} varchar" + (" using compression uncompressed" if name in plain else "")
-            for name in import_kind.column_names
-        ),
+        *(f"{name} varchar{storage(table, name)}" for name in import_kind.column_names),
         "reader_error varchar",
         "raw_line varchar",
         "extra varchar",
     ]
-    return (
-        f"create table if not exists raw.{import_kind.name}_records (\n  "
-        + ",\n  ".join(columns)
-        + "\n)"
-    )
+    return f"create table if not exists {table} (\n  " + ",\n  ".join(columns) + "\n)"
 
 
 def raw_view_ddl(import_kind: ImportKind) -> str:
@@ -359,18 +352,19 @@ VIRTUAL_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
+def storage(table: str, column: str) -> str:
+    """The column's storage clause in ``table``'s DDL: uncompressed for ``PLAIN_COLUMNS``."""
+    return " using compression uncompressed" if column in PLAIN_COLUMNS.get(table, ()) else ""
+
+
 def table_ddl(table: str, columns: list[tuple[str, str]]) -> str:
     """``create or replace table`` for ``columns`` (name, DuckDB type) with the storage choices
     above: ``VIRTUAL_COLUMNS`` first, then the columns, ``PLAIN_COLUMNS`` uncompressed."""
-    plain = PLAIN_COLUMNS.get(table, ())
     virtual = [
         f"{name} varchar generated always as ({expression}) virtual"
         for name, expression in VIRTUAL_COLUMNS.get(table, {}).items()
     ]
-    stored = [
-        f'"{name}" {type_}' + (" using compression uncompressed" if name in plain else "")
-        for name, type_ in columns
-    ]
+    stored = [f'"{name}" {type_}{storage(table, name)}' for name, type_ in columns]
     return f"create or replace table {table} (\n  " + ",\n  ".join(virtual + stored) + "\n)"
 
 
