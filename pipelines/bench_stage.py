@@ -85,6 +85,12 @@ def simulate(ctx: StageContext) -> dict:
     }
 
 
+def _database_removed(path: Path) -> None:
+    """Delete a scratch DuckDB file and its write-ahead log, if there."""
+    for leftover in (path, Path(f"{path}.wal")):
+        leftover.unlink(missing_ok=True)
+
+
 def read_floor(ctx: StageContext) -> dict:
     """Read every raw file as text into a fresh on-disk DuckDB file (the build's limits).
 
@@ -96,8 +102,7 @@ def read_floor(ctx: StageContext) -> dict:
     if not ctx.inputs:
         raise SystemExit("read_floor needs --inputs (prepared by pipelines.bench)")
     path = ctx.home / ".bench" / "read_floor.duckdb"
-    for leftover in (path, Path(f"{path}.wal")):
-        leftover.unlink(missing_ok=True)
+    _database_removed(path)
     con = warehouse.connect(path, ctx.settings)
     rows = 0
     groups: dict[tuple[str, bytes], list[str]] = {}
@@ -144,8 +149,7 @@ def layer_writes(ctx: StageContext) -> dict:
     source = Home(ctx.home).current_path()
     path = ctx.home / ".bench" / "layer_writes.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (path, Path(f"{path}.wal")):
-        leftover.unlink(missing_ok=True)
+    _database_removed(path)
     con = warehouse.connect(path, ctx.settings)
     layers = ", ".join(f"'{name}'" for name in LAYERS)
     by_layer: dict[str, float] = dict.fromkeys(LAYERS, 0.0)
@@ -188,8 +192,7 @@ def layer_writes(ctx: StageContext) -> dict:
             tables[f"{schema}.{table}"] = {"rows": rows, "seconds": round(seconds, 3)}
     finally:
         con.close()
-        for leftover in (path, Path(f"{path}.wal")):
-            leftover.unlink(missing_ok=True)
+        _database_removed(path)
     return {
         "rows": sum(t["rows"] for t in tables.values()),
         "bytes": source.stat().st_size,
